@@ -1,0 +1,125 @@
+"""The `assistant` command. Thin: it parses flags, calls `assistant.api`, and turns
+library errors into one friendly line (exit status 1) instead of a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Sequence
+
+from index.errors import NewsAssistantError
+
+
+def _common() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("where")
+    g.add_argument("--corpus", metavar="DIR", help="folder of articles (default: config, $NEWS_ASSISTANT_CORPUS, <data dir>/articles)")
+    g.add_argument("--store", metavar="DIR", help="index folder (default: config, $NEWS_ASSISTANT_STORE, one per corpus under the data dir)")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Answers questions about a folder of news articles, with verified quotes.",
+        parents=[common],
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("index", parents=[common], help="bring the index in line with the article folder")
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_index)
+    p = sub.add_parser("status", parents=[common], help="what the index holds")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+    from assistant import cli_read
+
+    cli_read.add_commands(sub, common)
+    return parser
+
+
+def _api(args: argparse.Namespace, **extra: Any):
+    from assistant.api import NewsAssistant
+
+    overrides = {"corpus": args.corpus, "store": args.store}
+    overrides.update(extra)
+    return NewsAssistant.from_settings(**overrides)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from assistant.progress import CliProgress
+
+    na = _api(args)
+    bar = CliProgress(enabled=not args.quiet and not args.json)
+    print(f"Indexing {na.corpus} into {na.store_dir}", file=sys.stderr)
+    try:
+        report = na.build_index(rebuild=args.rebuild, progress=bar)
+    finally:
+        bar.close()
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps(asdict(report), indent=2))
+        return 0
+    print_report(report)
+    return 0
+
+
+def print_report(report) -> None:
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for s in report.skipped:
+        print(f"warning: skipped {s.path}: {s.reason}", file=sys.stderr)
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(
+        f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
+        f"{report.unchanged} unchanged; {len(report.skipped)} skipped"
+        + (f", {report.ignored} other files ignored" if report.ignored else "")
+    )
+    for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+        for i in ids[:20]:
+            print(f"  {label}: {i}")
+        if len(ids) > 20:
+            print(f"  ... and {len(ids) - 20} more {label}")
+    if report.published:
+        print(f"Embedded {report.embedded_chunks} chunks; index generation {report.generation} holds "
+              f"{report.articles} articles in {report.chunks} chunks ({report.seconds:.1f}s).")
+    else:
+        print(f"Index is up to date: {report.articles} articles in {report.chunks} chunks.")
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    info = _api(args).status()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        width = max(map(len, info))
+        for k, v in info.items():
+            print(f"{k:<{width}}  {v}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from index.embedder import offline_environment
+
+    offline_environment()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:  # bare `assistant` opens the chat
+        args = parser.parse_args(["chat", *(argv if argv is not None else sys.argv[1:])])
+        func = args.func
+    try:
+        return func(args)
+    except NewsAssistantError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        if e.hint:
+            print(e.hint, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,51 @@
+"""Removing what is not the article: subscription nags, "read also" links,
+newsletter and sharing prompts, advertisement markers.
+
+Rules work on whole paragraphs and only on short ones, so that a real paragraph that
+mentions "subscribers" is never dropped. Each rule is a pattern that recurs across
+news sites, not a string from one article.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A boilerplate paragraph is short; real paragraphs past this length are always kept.
+MAX_BOILERPLATE_CHARS = 400
+
+_RULES: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # Links to other articles: "Read also ...", "Read more: ...", "See also ...".
+        r"^(read|see) (also|more)\b",
+        r"^(also read|related( articles?| stories| coverage)?|more on this|recommended)\s*[:|-]",
+        r"^(related|read more|more)\s*$",
+        # Paywall notices: "You have 49.79% of this article to read. The rest is for subscribers only."
+        r"^you have \d+(?:[.,]\d+)?\s*% of (this|the) article (left )?to read",
+        r"^the rest (of this article )?is (reserved )?for subscribers",
+        r"^(this article is )?(reserved|available|exclusive) (for|to) (our )?(subscribers|members)",
+        r"^(subscribe|sign up|register)( now| today)?\b.{0,120}(newsletter|subscription|subscribe|to continue|to read|for free|inbox)",
+        r"^(already a subscriber|become a (member|subscriber))\b",
+        # Markers and prompts that sit between paragraphs.
+        r"^(advertisement|advert|ad|sponsored( content)?|story continues( below)?( advertisement)?)\s*$",
+        r"^(share|share this( article| story)?|follow us|click here|tap here)\b.{0,80}$",
+        r"^(copyright|\(c\)|©)\s*.{0,120}$",
+        r"^all rights reserved\.?$",
+        r"^(photo|image|video)( credit)?\s*:\s*.{0,120}$",
+    )
+)
+
+
+def is_boilerplate(paragraph: str) -> bool:
+    """True when a whole paragraph is a known kind of non-article text."""
+    p = paragraph.strip()
+    if not p:
+        return False
+    if len(p) > MAX_BOILERPLATE_CHARS:
+        return False
+    return any(rule.search(p) for rule in _RULES)
+
+
+def strip_boilerplate(paragraphs: list[str]) -> list[str]:
+    """The paragraphs that are article text, in order."""
+    return [p for p in paragraphs if p.strip() and not is_boilerplate(p)]

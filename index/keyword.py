@@ -1,0 +1,55 @@
+"""The keyword side of the index: BM25 over chunk texts (with their article titles),
+built with `bm25s` in the same generation as the vectors so the two never disagree."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+BM25_DIR = "bm25"
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    import bm25s
+
+    return bm25s.tokenize(
+        list(texts), stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+
+
+def build_bm25(texts: Sequence[str], out_dir: Path) -> None:
+    import bm25s
+
+    retriever = bm25s.BM25()
+    # bm25s cannot index an empty corpus; an empty store simply has no keyword index.
+    if texts:
+        retriever.index(tokenize(texts), show_progress=False)
+        retriever.save(str(out_dir / BM25_DIR), show_progress=False)
+
+
+class KeywordIndex:
+    """BM25 scores for every chunk row of a generation, in row order."""
+
+    def __init__(self, gen_dir: Path, size: int) -> None:
+        import bm25s
+
+        self.size = size
+        self._bm25 = bm25s.BM25.load(str(gen_dir / BM25_DIR)) if size else None
+
+    def scores(self, query: str) -> np.ndarray:
+        if self._bm25 is None:
+            return np.zeros(0, dtype=np.float32)
+        tokens = tokenize([query])[0]
+        if not tokens:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)

@@ -1,0 +1,276 @@
+"""The store: FAISS vectors, BM25, and SQLite metadata, in immutable generations.
+
+Layout of a store directory:
+
+    CURRENT          name of the live generation, replaced atomically (os.replace)
+    lock             flock()ed by the one process that may build
+    gen-000007/      a complete, never-modified generation:
+        meta.sqlite    articles (with cleaned text), chunks (spans, text), settings
+        vectors.faiss  IndexIDMap2(IndexFlatIP); ids are chunk ids
+        bm25/          keyword index; row i is chunk_rows[i]
+        manifest.json  written last: a generation without it is incomplete
+
+A build writes a new generation beside the live one and only then points CURRENT at
+it, so a build killed at any moment leaves the previous generation live and intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from pydantic import BaseModel, ValidationError
+
+from index.errors import StoreCorruptError, StoreMismatchError, StoreMissingError
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+META = "meta.sqlite"
+VECTORS = "vectors.faiss"
+REBUILD_HINT = "Run `assistant index --rebuild` to build it again from the articles."
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles(
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT, date TEXT, source TEXT,
+    url TEXT, author TEXT, content_hash TEXT NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks(
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id),
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+class Manifest(BaseModel):
+    """manifest.json: what a generation was built with."""
+
+    format_version: int
+    generation: int
+    model: str
+    dim: int
+    chunker: str
+    corpus: str
+    created: str
+    articles: int
+    chunks: int
+
+
+@dataclass(frozen=True)
+class StoreSpec:
+    """What the reader expects a store to have been built with."""
+
+    model: str
+    dim: int
+    chunker: str
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    id: str
+    path: str
+    title: str
+    date: str | None
+    source: str
+    url: str
+    author: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    id: int
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+
+
+def current_generation(root: Path) -> Path | None:
+    try:
+        name = (root / CURRENT).read_text().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreCorruptError(f"cannot read {root / CURRENT}: {e}", hint=REBUILD_HINT) from None
+    if not name.startswith("gen-") or "/" in name:
+        raise StoreCorruptError(f"{root / CURRENT} is damaged", hint=REBUILD_HINT)
+    return root / name
+
+
+def read_manifest(gen: Path) -> Manifest:
+    try:
+        return Manifest.model_validate_json((gen / MANIFEST).read_bytes())
+    except FileNotFoundError:
+        raise StoreCorruptError(f"the index at {gen.parent} is incomplete ({gen.name} has no manifest)", hint=REBUILD_HINT) from None
+    except (ValidationError, ValueError, OSError):
+        raise StoreCorruptError(f"the index manifest {gen / MANIFEST} is damaged", hint=REBUILD_HINT) from None
+
+
+def check_spec(manifest: Manifest, spec: StoreSpec | None, root: Path) -> None:
+    if manifest.format_version != FORMAT_VERSION:
+        raise StoreMismatchError(
+            f"the index at {root} has format {manifest.format_version}, this version reads {FORMAT_VERSION}",
+            hint=REBUILD_HINT,
+        )
+    if spec is None:
+        return
+    for field in ("model", "dim", "chunker"):
+        have, want = getattr(manifest, field), getattr(spec, field)
+        if have != want:
+            raise StoreMismatchError(
+                f"the index at {root} was built with {field} {have!r}, but {want!r} is configured",
+                hint=REBUILD_HINT,
+            )
+
+
+def connect_readonly(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+class Store:
+    """A read-only view of one generation. Cheap to open; loads FAISS and BM25 on use."""
+
+    def __init__(self, root: Path, gen: Path, manifest: Manifest) -> None:
+        self.root = root
+        self.gen = gen
+        self.manifest = manifest
+        try:
+            self.db = connect_readonly(gen / META)
+            rows = self.db.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        except sqlite3.DatabaseError as e:
+            raise StoreCorruptError(f"the index database {gen / META} is damaged ({e})", hint=REBUILD_HINT) from None
+        self.chunk_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        self._row_of = {int(cid): i for i, cid in enumerate(self.chunk_ids)}
+        self._vectors = None
+        self._keyword = None
+
+    @classmethod
+    def open(cls, root: Path, spec: StoreSpec | None = None) -> "Store":
+        gen = current_generation(root)
+        if gen is None:
+            raise StoreMissingError(
+                f"no index at {root} yet", hint="Run `assistant index` to build it from your articles."
+            )
+        manifest = read_manifest(gen)
+        check_spec(manifest, spec, root)
+        return cls(root, gen, manifest)
+
+    def is_current(self) -> bool:
+        """False once a newer build has replaced this generation."""
+        try:
+            return current_generation(self.root) == self.gen
+        except StoreCorruptError:
+            return False
+
+    # -- vectors and keywords --------------------------------------------------
+    def vectors(self):
+        if self._vectors is None:
+            import faiss
+
+            path = self.gen / VECTORS
+            try:
+                index = faiss.read_index(str(path))
+            except RuntimeError as e:
+                raise StoreCorruptError(f"the vector file {path} is damaged ({str(e).splitlines()[0][:120]})", hint=REBUILD_HINT) from None
+            if index.ntotal != len(self.chunk_ids):
+                raise StoreCorruptError(
+                    f"the vector file {path} holds {index.ntotal} vectors for {len(self.chunk_ids)} chunks",
+                    hint=REBUILD_HINT,
+                )
+            self._vectors = index
+        return self._vectors
+
+    def keyword(self):
+        if self._keyword is None:
+            from index.keyword import KeywordIndex
+
+            try:
+                self._keyword = KeywordIndex(self.gen, len(self.chunk_ids))
+            except Exception as e:  # bm25s raises many kinds on damaged files
+                raise StoreCorruptError(f"the keyword index in {self.gen} is damaged ({e.__class__.__name__})", hint=REBUILD_HINT) from None
+        return self._keyword
+
+    def row_of(self, chunk_id: int) -> int:
+        return self._row_of[chunk_id]
+
+    def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of the query to every chunk, in row (chunk id) order."""
+        index = self.vectors()
+        n = index.ntotal
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        scores, ids = index.search(query_vector.reshape(1, -1).astype(np.float32), n)
+        out = np.full(n, -1.0, dtype=np.float32)
+        valid = ids[0] >= 0
+        rows = np.searchsorted(self.chunk_ids, ids[0][valid])
+        out[rows] = scores[0][valid]
+        return out
+
+    # -- metadata ----------------------------------------------------------------
+    def articles(self) -> list[ArticleRecord]:
+        rows = self.db.execute(
+            "SELECT id, path, title, date, source, url, author, content_hash FROM articles ORDER BY path, id"
+        ).fetchall()
+        return [ArticleRecord(*r) for r in rows]
+
+    def article(self, article_id: str) -> ArticleRecord | None:
+        r = self.db.execute(
+            "SELECT id, path, title, date, source, url, author, content_hash FROM articles WHERE id=?",
+            (article_id,),
+        ).fetchone()
+        return ArticleRecord(*r) if r else None
+
+    def article_text(self, article_id: str) -> str:
+        r = self.db.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
+        return r[0] if r else ""
+
+    def chunks(self, ids: Iterable[int] | None = None) -> list[ChunkRecord]:
+        q = "SELECT id, article_id, ordinal, start, end, text FROM chunks"
+        if ids is None:
+            rows = self.db.execute(q + " ORDER BY id").fetchall()
+        else:
+            ids = list(ids)
+            rows = []
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                rows += self.db.execute(q + f" WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+        return [ChunkRecord(*r) for r in rows]
+
+    def chunks_of(self, article_id: str) -> list[ChunkRecord]:
+        rows = self.db.execute(
+            "SELECT id, article_id, ordinal, start, end, text FROM chunks WHERE article_id=? ORDER BY ordinal",
+            (article_id,),
+        ).fetchall()
+        return [ChunkRecord(*r) for r in rows]
+
+    def close(self) -> None:
+        self.db.close()
+
+    def describe(self) -> dict:
+        m = self.manifest
+        sources = self.db.execute("SELECT COUNT(DISTINCT source) FROM articles WHERE source != ''").fetchone()[0]
+        span = self.db.execute("SELECT MIN(date), MAX(date) FROM articles WHERE date IS NOT NULL").fetchone()
+        return {
+            "store": str(self.root), "generation": m.generation, "built": m.created,
+            "corpus": m.corpus, "articles": m.articles, "chunks": m.chunks, "model": m.model,
+            "dim": m.dim, "chunker": m.chunker, "format_version": m.format_version,
+            "outlets": sources, "oldest": span[0], "newest": span[1],
+        }
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
