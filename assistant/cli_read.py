@@ -1,18 +1,163 @@
-"""Commands of the read side: chat (until the TUI lands: build and show status)."""
+"""Commands of the read side: search, ask, chat, export."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+
+from index.errors import NewsAssistantError
+
+
+def _filters_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--as-of", metavar="DATE", help="leave out articles dated after DATE (default: today)")
+    p.add_argument("--from", dest="date_from", metavar="DATE", help="only articles dated on or after DATE")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="only articles dated on or before DATE")
+    p.add_argument("--source", action="append", default=[], metavar="OUTLET", help="only this outlet (repeatable)")
+    p.add_argument("--files", metavar="GLOB", help="only files matching GLOB")
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("chat", parents=[common], help="open the terminal chat (default command)")
+    p = sub.add_parser("search", parents=[common], help="find passages for a question")
+    p.add_argument("question", nargs="?", help="the question (omit with --json -)")
+    p.add_argument("--k", type=int, default=10, help="number of hits (default 10)")
+    p.add_argument("--json", nargs="?", const="", metavar="-", help="JSON output; `--json -` reads JSON lines from stdin")
+    _filters_args(p)
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", parents=[common], help="answer a question with cited quotes")
+    p.add_argument("question")
+    p.add_argument("--engine", choices=["extractive", "llama-cpp", "openai"], help="answer engine")
+    p.add_argument("--k", type=int, help="passages to answer from (default 5)")
+    p.add_argument("--json", action="store_true", help="print the answer, support and sources as JSON")
+    p.add_argument("--export", metavar="PATH", type=Path, help="also write the answer to PATH (.md or .json)")
+    p.add_argument("--force", action="store_true", help="let --export replace an existing file")
+    _filters_args(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", parents=[common], help="open the terminal chat (the default command)")
+    p.add_argument("--engine", choices=["extractive", "llama-cpp", "openai"])
+    p.add_argument("--as-of", metavar="DATE")
+    p.add_argument("--resume", action="store_true", help="reopen the last conversation")
     p.set_defaults(func=cmd_chat)
 
+    p = sub.add_parser("export", parents=[common], help="export a saved conversation with its sources")
+    p.add_argument("conversation", nargs="?", default="last", help="conversation id or file (default: the last one)")
+    p.add_argument("--out", type=Path, help="output file (default: <data dir>/exports/<id>.<format>)")
+    p.add_argument("--format", choices=["md", "json"], help="default: from --out's suffix, else md")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.add_argument("--list", action="store_true", help="list saved conversations")
+    p.set_defaults(func=cmd_export)
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    from assistant.cli import cmd_index, cmd_status
 
-    args.rebuild, args.quiet, args.json = False, False, False
-    cmd_index(args)
-    return cmd_status(args)
+def _filters(args):
+    from assistant.retriever import Filters
+    from assistant.timecues import parse_as_of
+
+    return Filters(
+        date_from=parse_as_of(args.date_from) if args.date_from else None,
+        date_to=parse_as_of(args.date_to) if args.date_to else None,
+        sources=tuple(args.source), path_glob=args.files,
+    )
+
+
+def cmd_search(args) -> int:
+    from assistant.cli import _api
+    from assistant.timecues import parse_as_of
+
+    na = _api(args)
+    filters = _filters(args)
+    if args.json == "-":
+        # Scripts and benchmarks: one JSON line in, one out; the model loads once.
+        for lineno, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                req = json.loads(line)
+                question = req["question"]
+                as_of = parse_as_of(req.get("as_of") or args.as_of)
+            except (ValueError, KeyError, TypeError, NewsAssistantError) as e:
+                print(json.dumps({"id": None, "line": lineno, "error": f"bad request: {e}"}), flush=True)
+                continue
+            res = na.search(question, k=args.k, as_of=as_of, filters=filters)
+            print(json.dumps({"id": req.get("id"), "hits": [h.as_json() for h in res.hits]}, ensure_ascii=False), flush=True)
+        return 0
+    if not args.question:
+        raise NewsAssistantError("no question given", hint='Use: assistant search "your question" (or --json - for stdin).')
+    res = na.search(args.question, k=args.k, as_of=parse_as_of(args.as_of), filters=filters)
+    if args.json is not None:
+        print(json.dumps({"query": args.question, "as_of": res.as_of.isoformat(),
+                          "window": res.window.cue if res.window else None,
+                          "hits": [h.as_json() for h in res.hits]}, ensure_ascii=False, indent=2))
+        return 0
+    from assistant.render import print_hits
+
+    print_hits(res)
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from assistant.cli import _api
+    from assistant.session import ChatSession
+    from assistant.timecues import parse_as_of
+
+    na = _api(args)
+    session = ChatSession()
+    streamed = []
+    stream = None
+    if not args.json and (args.engine or na.settings.engine) != "extractive" and sys.stdout.isatty():
+        def stream(piece: str) -> None:
+            streamed.append(piece)
+            print(piece, end="", flush=True)
+    answer = na.ask(args.question, session=session, engine=args.engine, as_of=parse_as_of(args.as_of),
+                    filters=_filters(args), k=args.k, on_token=stream)
+    na.save(session)
+    if streamed:
+        print("\n")
+    if args.json:
+        print(json.dumps(answer.as_json(), ensure_ascii=False, indent=2))
+    else:
+        from assistant.render import print_answer
+
+        print_answer(answer)
+    if args.export:
+        path = na.export(answer, args.export, overwrite=args.force)
+        print(f"Exported to {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from assistant.tui.app import run_chat
+
+    return run_chat(args)
+
+
+def cmd_export(args) -> int:
+    from assistant.session import list_sessions, load_session
+    from index import locations
+
+    sessions = list_sessions()
+    if args.list:
+        for p in sessions:
+            s = load_session(p)
+            print(f"{s.id}  {len(s.turns)} turn(s)  {s.title}")
+        return 0
+    if args.conversation == "last":
+        if not sessions:
+            raise NewsAssistantError("no saved conversation yet", hint='Ask something first: assistant ask "..."')
+        path = sessions[-1]
+    else:
+        path = Path(args.conversation)
+        if not path.exists():
+            path = locations.conversations_dir() / f"{args.conversation}.json"
+        if not path.exists():
+            raise NewsAssistantError(f"no conversation {args.conversation!r}", hint="List them with: assistant export --list")
+    session = load_session(path)
+    fmt = args.format or ("json" if args.out and args.out.suffix.lower() == ".json" else "md")
+    out = args.out or locations.exports_dir() / f"{session.id}.{fmt}"
+    from assistant.export import export
+
+    written = export(session, out, fmt, overwrite=args.force)  # type: ignore[arg-type]
+    print(f"Exported {len(session.turns)} turn(s) to {written}")
+    return 0

@@ -135,7 +135,8 @@ def markdown_to_text(md: str) -> str:
 def parse_markdown(text: str, rel: str) -> Article:
     meta: dict[str, Any] = {}
     if text.startswith("---\n"):
-        end = text.find("\n---", 4)
+        # Search from 3, not 4, so that empty front matter ("---\n---\n") is found too.
+        end = text.find("\n---", 3)
         if end != -1:
             import yaml
 
@@ -145,7 +146,10 @@ def parse_markdown(text: str, rel: str) -> Article:
                 raise ArticleReadError(rel, f"malformed front matter ({e.__class__.__name__})") from None
             if isinstance(loaded, dict):
                 meta = loaded
-            text = text[end + 4 :].lstrip("-\n")
+            # Drop the rest of the closing "---" line only: lstrip("-\n") also ate the
+            # dash of a body that starts with a list item.
+            closing_end = text.find("\n", end + 4)
+            text = text[closing_end + 1 :] if closing_end != -1 else ""
     title = str(meta.get("title") or "")
     paras = paragraphs_of(text)
     if not title and paras and paras[0].startswith("# "):

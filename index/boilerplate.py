@@ -28,8 +28,12 @@ _RULES: tuple[re.Pattern[str], ...] = tuple(
         r"^(already a subscriber|become a (member|subscriber))\b",
         # Markers and prompts that sit between paragraphs.
         r"^(advertisement|advert|ad|sponsored( content)?|story continues( below)?( advertisement)?)\s*$",
-        r"^(share|share this( article| story)?|follow us|click here|tap here)\b.{0,80}$",
-        r"^(copyright|\(c\)|©)\s*.{0,120}$",
+        # Only prompt-shaped: a bare "share"/"copyright" prefix also dropped news
+        # paragraphs such as "Share prices fell 5% on Monday." or "Copyright lawsuits
+        # have multiplied." and "Follow us closely, the minister said."
+        r"^(share|share this( article| story| page)?|follow us)\s*:?\s*$",
+        r"^(share (this( article| story| page)?|on|via)|follow us (on|at)|click here|tap here)\b.{0,80}$",
+        r"^(copyright\s*(©|\(c\)|\d{4})|\(c\)\s*\d{4}|©)\s*.{0,120}$",
         r"^all rights reserved\.?$",
         r"^(photo|image|video)( credit)?\s*:\s*.{0,120}$",
     )

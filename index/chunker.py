@@ -60,14 +60,13 @@ def _split_long(text: str, start: int, end: int, max_tokens: int, encoding: str)
     pieces: list[tuple[int, int]] = []
     piece_start = None
     piece_end = start
-    used = 0
     for m in _WORD.finditer(text, start, end):
         w_start, w_end = m.span()
-        n = count_tokens(text[w_start:w_end], encoding) + 1
-        if n > max_tokens:  # one "word" too long for a chunk: cut it by characters
+        if count_tokens(text[w_start:w_end], encoding) > max_tokens:
+            # One "word" too long for a chunk: cut it by characters.
             if piece_start is not None:
                 pieces.append((piece_start, piece_end))
-                piece_start, used = None, 0
+                piece_start = None
             pos = w_start
             while pos < w_end:
                 cut = min(w_end, pos + max_tokens)
@@ -76,13 +75,15 @@ def _split_long(text: str, start: int, end: int, max_tokens: int, encoding: str)
                 pieces.append((pos, cut))
                 pos = cut
             continue
-        if piece_start is not None and used + n > max_tokens:
+        # Measured on the real text, not as "word tokens + 1 per space": a run of
+        # unusual whitespace (U+2028, NBSP...) costs more than one token, and the
+        # estimate let pieces exceed the budget.
+        if piece_start is not None and count_tokens(text[piece_start:w_end], encoding) > max_tokens:
             pieces.append((piece_start, piece_end))
-            piece_start, used = None, 0
+            piece_start = None
         if piece_start is None:
             piece_start = w_start
         piece_end = w_end
-        used += n
     if piece_start is not None:
         pieces.append((piece_start, piece_end))
     return pieces
@@ -102,15 +103,24 @@ def chunk_text(text: str, settings: ChunkerSettings = ChunkerSettings()) -> list
     chunks: list[Chunk] = []
     i = 0
     while i < len(units):
-        j, used = i, 0
-        # Separator tokens between sentences are few; budget one per sentence.
-        while j < len(units) and (j == i or used + units[j][2] + 1 <= settings.max_tokens):
-            used += units[j][2] + 1
-            j += 1
-        start, end = units[i][0], units[j - 1][1]
+        # Token counts are taken on the chunk's real text (separators included) rather
+        # than summed per sentence: the old "one token per separator" estimate let a
+        # chunk exceed max_tokens when sentences were joined by unusual whitespace.
+        start = units[i][0]
+        j, used = i + 1, units[i][2]
+        while j < len(units):
+            n = count_tokens(text[start : units[j][1]], settings.encoding)
+            if n > settings.max_tokens:
+                break
+            j, used = j + 1, n
+        end = units[j - 1][1]
         chunks.append(Chunk(len(chunks), start, end, text[start:end], used))
         if j >= len(units):
             break
-        # Overlap, but always move forward by at least one unit.
+        # Overlap, but always move forward by at least one unit, and repeat only as many
+        # units as leave room for the next new one: otherwise a long next sentence made
+        # a chunk of nothing but the previous chunk's tail, a duplicate.
         i = max(i + 1, j - settings.overlap_sentences)
+        while i < j and count_tokens(text[units[i][0] : units[j][1]], settings.encoding) > settings.max_tokens:
+            i += 1
     return chunks

@@ -16,6 +16,23 @@ _NOISE = re.compile(
     r"^(published|updated|posted|last updated|date|dated|on)\s*:?\s*", re.IGNORECASE
 )
 _MAX_DATE_LINE = 60
+# A date line names a day: a month word and a day number, or an all-numeric date.
+# Without this, dateutil's fuzzy mode read short titles such as "World Cup 2022" or
+# "10 things these cicadas have missed since 1996" as dates (2022-01-01, 1996-10-01),
+# and a .txt file without a date line lost its title to the date.
+_MONTH = re.compile(
+    r"\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?"
+    r"|sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)\b",
+    re.IGNORECASE,
+)
+_DAY = re.compile(r"(?<![\d:])(0?[1-9]|[12]\d|3[01])(st|nd|rd|th)?\b(?!:)")
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}([-/.])\d{1,2}\1\d{1,4}\b")
+# Words fuzzy parsing may step over in a date line; one other word (a source name, as
+# in "Jan 23 2022 | Reuters") is tolerated, two ("The 10 best March 2022 releases") not.
+_FILLER = frozenset(
+    "at on of the a m am pm et est edt ct cst cdt mt mst mdt pt pst pdt gmt utc bst cet cest z "
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun".split()
+)
 
 
 def parse_date(text: str) -> date | None:
@@ -41,14 +58,23 @@ def parse_date(text: str) -> date | None:
     words = re.findall(r"[A-Za-z]+", s)
     if len(words) > 6:
         return None
+    if not (_NUMERIC_DATE.search(s) or (_MONTH.search(s) and _DAY.search(_YEAR.sub(" ", s)))):
+        return None
     from dateutil import parser as dateparser  # lazy: only file reading needs it
 
+    # ignoretz: only the day matters, and an unknown zone name ("ET") made dateutil
+    # warn (and, it says, will make it raise in a future version).
     try:
-        dt = dateparser.parse(s, fuzzy=False, default=datetime(1900, 1, 1))
+        dt = dateparser.parse(s, fuzzy=False, ignoretz=True, default=datetime(1900, 1, 1))
     except (ValueError, OverflowError, TypeError):
         try:
-            dt = dateparser.parse(s, fuzzy=True, default=datetime(1900, 1, 1))
+            dt, skipped = dateparser.parse(
+                s, fuzzy_with_tokens=True, ignoretz=True, default=datetime(1900, 1, 1)
+            )
         except (ValueError, OverflowError, TypeError):
+            return None
+        other = [w for w in re.findall(r"[A-Za-z]+", " ".join(skipped)) if w.lower() not in _FILLER]
+        if len(other) > 1:
             return None
     if dt is None or dt.year < 1900:
         return None

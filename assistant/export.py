@@ -1,0 +1,98 @@
+"""Export answers and whole conversations, with their sources, to Markdown or JSON.
+
+Every quote carries its article title, date, outlet, path and character offsets, and
+the export records the index generation and model that produced it. An existing file
+is never overwritten unless the caller says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Literal
+
+from assistant.answer.types import Answer
+from assistant.session import ChatSession
+from index.errors import NewsAssistantError
+
+Format = Literal["md", "json"]
+
+
+class ExportExistsError(NewsAssistantError):
+    title = "File exists"
+
+
+def _md_escape_inline(text: str) -> str:
+    """Article text shown as text: Markdown control characters are escaped so that an
+    article cannot inject links, images or HTML into an export."""
+    out = []
+    for ch in text:
+        if ch in "\\`*_{}[]<>()#+!|":
+            out.append("\\" + ch)
+        elif ch == "\x1b" or (ord(ch) < 32 and ch not in "\n\t"):
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def answer_markdown(answer: Answer, heading: str = "##") -> str:
+    lines = [f"{heading} {_md_escape_inline(answer.question)}", ""]
+    marks = {"unsupported": " *(unsupported)*", "unverified": " *(unverified quote)*", "supported": ""}
+    body = " ".join(
+        _md_escape_inline(s.text) + "".join(f"[{n}]" for n in s.citations) + marks[s.status] for s in answer.sentences
+    )
+    lines += [body or "*(no answer)*", ""]
+    for notice in answer.notices:
+        lines += [f"> Note: {_md_escape_inline(notice)}", ""]
+    if answer.citations:
+        lines += ["**Sources**", ""]
+        for c in answer.citations:
+            meta = ", ".join(x for x in (c.source, c.date or "undated") if x)
+            lines.append(f"{c.n}. *{_md_escape_inline(c.title or c.file)}* ({_md_escape_inline(meta)}) — `{c.file}`, "
+                         f"characters {c.start}–{c.end}")
+            lines.append(f"   > {_md_escape_inline(' '.join(c.quote.split()))}")
+        lines.append("")
+    lines.append(f"*Engine: {answer.engine}; searched for: {_md_escape_inline(answer.search_query)}; "
+                 f"as of {answer.as_of}; index generation {answer.store.get('generation', '?')}, "
+                 f"model {answer.store.get('model', '?')}.*")
+    return "\n".join(lines) + "\n"
+
+
+def conversation_markdown(session: ChatSession) -> str:
+    head = [f"# Conversation {session.id}", "", f"*Started {session.created}; exported "
+            f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}.*", ""]
+    return "\n".join(head) + "\n".join(answer_markdown(t.answer) for t in session.turns)
+
+
+def render(obj: Answer | ChatSession, fmt: Format) -> str:
+    if fmt == "json":
+        data = obj.as_json()
+        data["exported"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return answer_markdown(obj, "#") if isinstance(obj, Answer) else conversation_markdown(obj)
+
+
+def export(obj: Answer | ChatSession, path: Path, fmt: Format | None = None, overwrite: bool = False) -> Path:
+    """Write `obj` to `path` (format from the suffix when not given). Refuses to replace
+    an existing file unless `overwrite`; the write itself is atomic."""
+    path = path.expanduser()
+    fmt = fmt or ("json" if path.suffix.lower() == ".json" else "md")
+    if path.exists() and not overwrite:
+        raise ExportExistsError(f"{path} already exists", hint="Choose another name, or pass --force to replace it.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(render(obj, fmt), encoding="utf-8")
+    if not overwrite:
+        # link() fails if the name appeared meanwhile: no race can clobber a file.
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise ExportExistsError(f"{path} already exists", hint="Choose another name, or pass --force.") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+    else:
+        os.replace(tmp, path)
+    return path

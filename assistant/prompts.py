@@ -1,0 +1,72 @@
+"""Prompt templates, loaded from the project's prompts/ folder (or NEWS_ASSISTANT_PROMPTS).
+A template missing one of its placeholders fails at load time, not mid-answer."""
+
+from __future__ import annotations
+
+import os
+import string
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from index.errors import PromptError
+
+REQUIRED = {
+    "answer": {"question", "passages", "as_of"},
+    "rewrite": {"history", "question"},
+}
+
+
+def prompts_dir() -> Path:
+    env = os.environ.get("NEWS_ASSISTANT_PROMPTS")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / "prompts"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    name: str
+    template: str
+
+    def render(self, **values: str) -> str:
+        return self.template.format(**values)
+
+
+def parse_template(name: str, text: str, required: set[str]) -> Prompt:
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    except ValueError as e:
+        raise PromptError(f"prompt template {name!r} is malformed ({e})", hint="Fix its braces; write {{ and }} for literal ones.") from None
+    missing = required - fields
+    unknown = fields - required
+    if missing:
+        raise PromptError(f"prompt template {name!r} lacks the placeholder(s) {', '.join('{' + m + '}' for m in sorted(missing))}",
+                          hint=f"Add them to {prompts_dir() / (name + '.txt')}.")
+    if unknown:
+        raise PromptError(f"prompt template {name!r} has unknown placeholder(s) {', '.join('{' + u + '}' for u in sorted(unknown))}",
+                          hint=f"Known: {', '.join(sorted(required))}; write {{{{ and }}}} for literal braces.")
+    return Prompt(name, text)
+
+
+@lru_cache(maxsize=None)
+def load_prompt(name: str, folder: Path | None = None) -> Prompt:
+    path = (folder or prompts_dir()) / f"{name}.txt"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PromptError(f"cannot read prompt template {path} ({e.strerror})") from None
+    return parse_template(name, text, REQUIRED[name])
+
+
+def load_all(folder: Path | None = None) -> dict[str, Prompt]:
+    return {name: load_prompt(name, folder) for name in REQUIRED}
+
+
+def format_passages(hits) -> str:
+    """Passages for a prompt. Article text is data: it is fenced, and tag look-alikes
+    inside it are defused so an article cannot close its own fence."""
+    blocks = []
+    for i, h in enumerate(hits, start=1):
+        body = h.text.replace("<passage", "‹passage").replace("</passage", "‹/passage")
+        head = f"{h.title or h.file} ({h.source + ', ' if h.source else ''}{h.date or 'undated'})"
+        blocks.append(f'<passage n="{i}">\n[{i}] {head}\n{body}\n</passage>')
+    return "\n\n".join(blocks)

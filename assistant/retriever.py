@@ -1,0 +1,273 @@
+"""Finding the passages that answer a question: dense (FAISS) and keyword (BM25)
+scores fused, then ranked by article, dated, de-duplicated and diversified.
+
+Pipeline for one query, over every chunk of the live generation:
+1. eligibility: articles dated after the as-of date are out, as are those outside the
+   filters (date range, outlet, file pattern);
+2. fusion: reciprocal-rank fusion of the dense and BM25 rankings, with the two raw
+   scores as tie-breakers (see `fuse`);
+3. time: a question's time cue ("this week", "in March") boosts articles in its
+   window; without a cue, a mild recency prior relative to the as-of date applies;
+4. articles: a chunk's article is ranked by its best chunk, so results are one passage
+   per article first (a second passage of an article only after every other article);
+5. duplicates: passages nearly identical to a better hit (a syndicated wire story in
+   several files) are folded into that hit's `duplicates`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Sequence
+
+import numpy as np
+
+from assistant.timecues import TimeWindow, find_time_window
+from index.embedder import Embedder
+from index.store import Store
+
+RRF_K = 60
+DUPLICATE_JACCARD = 0.8
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: date | None = None
+    date_to: date | None = None
+    sources: tuple[str, ...] = ()  # outlet names, case-insensitive
+    path_glob: str | None = None  # e.g. "2022/*" or "*nato*"
+
+    def describe(self) -> str:
+        parts = []
+        if self.date_from or self.date_to:
+            parts.append(f"{self.date_from or '…'} to {self.date_to or '…'}")
+        if self.sources:
+            parts.append("outlet " + ", ".join(self.sources))
+        if self.path_glob:
+            parts.append(f"files {self.path_glob}")
+        return "; ".join(parts) or "none"
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: int
+    article_id: str
+    file: str
+    title: str
+    date: str | None
+    source: str
+    url: str
+    start: int
+    end: int
+    text: str
+    score: float
+    dense: float = 0.0
+    keyword: float = 0.0
+    duplicates: tuple[str, ...] = ()
+
+    def as_json(self) -> dict:
+        return {
+            "file": self.file, "title": self.title, "date": self.date, "source": self.source,
+            "chunk_id": self.chunk_id, "start": self.start, "end": self.end, "text": self.text,
+            "score": round(self.score, 6), "url": self.url, "article_id": self.article_id,
+            "duplicates": list(self.duplicates),
+        }
+
+
+@dataclass
+class SearchResult:
+    query: str
+    as_of: date
+    hits: list[Hit]
+    window: TimeWindow | None = None
+    filters: Filters = field(default_factory=Filters)
+    excluded_future: int = 0  # articles left out for being dated after as_of
+
+
+@dataclass(frozen=True)
+class RetrieverSettings:
+    """Knobs measured with bench/bench_retrieval.py; defaults are the best found."""
+
+    rrf_k: int = RRF_K
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    window_boost: float = 0.5  # added (in units of 1/rrf_k) for a strong time cue
+    soft_window_boost: float = 0.2
+    recency_half_life_days: float = 60.0
+    recency_weight: float = 0.25
+    second_chunk_weight: float = 0.1
+
+
+class Retriever:
+    def __init__(self, store: Store, embedder: Embedder, settings: RetrieverSettings = RetrieverSettings()) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        articles = store.articles()
+        self._articles = {a.id: a for a in articles}
+        chunks = store.chunks()  # in id order == row order
+        self._chunks = chunks
+        ids = [a.id for a in articles]
+        pos = {aid: i for i, aid in enumerate(ids)}
+        self._article_ids = ids
+        self._row_article = np.array([pos[c.article_id] for c in chunks], dtype=np.int64)
+        # Days since epoch per article; undated articles get NaN and no time preference.
+        self._article_day = np.array(
+            [date.fromisoformat(a.date).toordinal() if a.date else np.nan for a in articles], dtype=np.float64
+        )
+        self._article_source = [a.source.lower() for a in articles]
+        self._article_path = [a.path for a in articles]
+
+    # -- eligibility ---------------------------------------------------------------
+    def _eligible_articles(self, as_of: date, filters: Filters) -> tuple[np.ndarray, int]:
+        day = self._article_day
+        ok = np.ones(len(day), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            future = day > as_of.toordinal()
+        ok &= ~future
+        if filters.date_from:
+            ok &= ~(day < filters.date_from.toordinal())
+        if filters.date_to:
+            ok &= ~(day > filters.date_to.toordinal())
+        if filters.date_from or filters.date_to:
+            ok &= ~np.isnan(day)  # a date filter wants dated articles
+        if filters.sources:
+            wanted = {s.lower() for s in filters.sources}
+            ok &= np.array([s in wanted for s in self._article_source], dtype=bool)
+        if filters.path_glob:
+            pat = filters.path_glob
+            ok &= np.array([fnmatch.fnmatch(p, pat) or fnmatch.fnmatch(p.rsplit("/", 1)[-1], pat)
+                            for p in self._article_path], dtype=bool)
+        return ok, int(future.sum())
+
+    # -- scoring ----------------------------------------------------------------------
+    def fuse(self, dense: np.ndarray, keyword: np.ndarray, eligible_rows: np.ndarray) -> np.ndarray:
+        """Reciprocal-rank fusion over eligible rows: 1/(k + rank) per ranking, weighted.
+        A chunk with no query word gets no keyword contribution at all."""
+        s = self.settings
+        fused = np.zeros(len(dense), dtype=np.float64)
+        rows = np.flatnonzero(eligible_rows)
+        if rows.size == 0:
+            return fused
+        for scores, weight, needs_positive in ((dense, s.dense_weight, False), (keyword, s.keyword_weight, True)):
+            if scores.size == 0 or weight == 0:
+                continue
+            sub = scores[rows]
+            order = np.argsort(-sub, kind="stable")
+            ranks = np.empty(len(order), dtype=np.float64)
+            ranks[order] = np.arange(1, len(order) + 1)
+            contrib = weight / (s.rrf_k + ranks)
+            if needs_positive:
+                contrib[sub <= 0] = 0.0
+            fused[rows] += contrib
+        return fused
+
+    def _time_prior(self, as_of: date, window: TimeWindow | None) -> np.ndarray:
+        """Per-article additive prior in the same units as RRF (1/rrf_k)."""
+        s = self.settings
+        day = self._article_day
+        unit = 1.0 / s.rrf_k
+        prior = np.zeros(len(day), dtype=np.float64)
+        dated = ~np.isnan(day)
+        age = np.where(dated, as_of.toordinal() - np.nan_to_num(day), 0.0)
+        prior[dated] += s.recency_weight * unit * np.power(0.5, np.maximum(age[dated], 0) / s.recency_half_life_days)
+        if window is not None:
+            inside = dated & (day >= window.start.toordinal()) & (day <= window.end.toordinal())
+            boost = s.window_boost if window.strength == "strong" else s.soft_window_boost
+            prior[inside] += boost * unit
+        return prior
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        as_of: date | None = None,
+        filters: Filters = Filters(),
+        query_vector: np.ndarray | None = None,
+    ) -> SearchResult:
+        as_of = as_of or date.today()
+        window = find_time_window(query, as_of)
+        ok_articles, future = self._eligible_articles(as_of, filters)
+        result = SearchResult(query, as_of, [], window, filters, future)
+        if not self._chunks or not query.strip():
+            return result
+        eligible_rows = ok_articles[self._row_article]
+        if not eligible_rows.any():
+            return result
+        if query_vector is None:
+            query_vector = self.embedder.embed([query])[0]
+        dense = self.store.dense_scores(query_vector)
+        keyword = self.store.keyword().scores(query)
+        fused = self.fuse(dense, keyword, eligible_rows)
+        prior = self._time_prior(as_of, window)
+        score = fused + prior[self._row_article]
+        score[~eligible_rows] = -np.inf
+        result.hits = self._select(score, dense, keyword, k)
+        return result
+
+    def _select(self, score: np.ndarray, dense: np.ndarray, keyword: np.ndarray, k: int) -> list[Hit]:
+        """Best chunk per article in article order, duplicates folded, then second chunks."""
+        s = self.settings
+        order = np.argsort(-score, kind="stable")
+        order = order[np.isfinite(score[order])]
+        best: dict[int, int] = {}
+        seconds: dict[int, int] = {}
+        for row in order[: max(400, 40 * k)]:
+            a = int(self._row_article[row])
+            if a not in best:
+                best[a] = int(row)
+            elif a not in seconds:
+                seconds[a] = int(row)
+        # An article is worth its best chunk plus a little for a second good one.
+        art_score = {a: score[r] + s.second_chunk_weight * (score[seconds[a]] if a in seconds else 0.0) for a, r in best.items()}
+        ranked = sorted(best, key=lambda a: -art_score[a])
+        hits: list[Hit] = []
+        shingles: list[set[str]] = []
+        for a in ranked:
+            hit = self._hit(best[a], art_score[a], dense, keyword)
+            sh = _shingles(hit.text)
+            dup_of = next((i for i, other in enumerate(shingles) if _jaccard(sh, other) >= DUPLICATE_JACCARD), None)
+            if dup_of is not None:
+                hits[dup_of] = replace(hits[dup_of], duplicates=hits[dup_of].duplicates + (hit.file,))
+                continue
+            hits.append(hit)
+            shingles.append(sh)
+            if len(hits) >= k:
+                break
+        if len(hits) < k:  # few articles: add second passages that do not overlap the first
+            for a in ranked:
+                if a in seconds and len(hits) < k:
+                    r = seconds[a]
+                    first = self._chunks[best[a]]
+                    c = self._chunks[r]
+                    if c.start >= first.end or c.end <= first.start:
+                        hits.append(self._hit(r, float(score[r]), dense, keyword))
+        return hits
+
+    def _hit(self, row: int, score: float, dense: np.ndarray, keyword: np.ndarray) -> Hit:
+        c = self._chunks[row]
+        a = self._articles[c.article_id]
+        return Hit(
+            chunk_id=c.id, article_id=a.id, file=a.path, title=a.title, date=a.date, source=a.source,
+            url=a.url, start=c.start, end=c.end, text=c.text, score=float(score),
+            dense=float(dense[row]) if dense.size else 0.0, keyword=float(keyword[row]) if keyword.size else 0.0,
+        )
+
+    def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
+        return self.embedder.embed(list(queries))
+
+
+_TOKEN = re.compile(r"\w+")
+
+
+def _shingles(text: str, n: int = 3) -> set[str]:
+    words = _TOKEN.findall(text.lower())
+    return {" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
