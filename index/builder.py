@@ -24,13 +24,13 @@ import numpy as np
 
 from index.articles import DEFAULT_MAX_BYTES, Article
 from index.chunker import Chunk, ChunkerSettings, chunk_text
-from index.corpus import ScanResult, SkippedFile, scan_corpus
+from index.corpus import ScanResult, SkippedFile, check_corpus, scan_corpus
 from index.embedder import Embedder, embedding_input
 from index.errors import StoreError, StoreLockedError
 from index.keyword import build_bm25
 from index.store import (
     CURRENT, FORMAT_VERSION, MANIFEST, META, SCHEMA, VECTORS, Manifest, StoreSpec,
-    check_spec, current_generation, read_manifest, write_json_atomic,
+    check_spec, connect_readonly, current_generation, read_manifest, write_json_atomic,
 )
 
 # progress(stage, done, total); stages: "reading", "embedding", "writing"
@@ -127,11 +127,27 @@ def _next_generation(root: Path) -> int:
 
 
 def _stored_hashes(gen: Path) -> dict[str, str]:
-    conn = sqlite3.connect(f"file:{gen / META}?mode=ro", uri=True)
+    conn = connect_readonly(gen / META)
     try:
         return dict(conn.execute("SELECT id, content_hash FROM articles").fetchall())
     finally:
         conn.close()
+
+
+def _next_chunk_id(gen: Path | None) -> int:
+    """Where chunk ids continue, read from the live generation even when a full rebuild
+    does not reuse it: ids are never reused, so an id in an old answer can't point at new text."""
+    if gen is None:
+        return 1
+    try:
+        conn = connect_readonly(gen / META)
+        try:
+            row = conn.execute("SELECT value FROM settings WHERE key='next_chunk_id'").fetchone()
+        finally:
+            conn.close()
+        return int(row[0]) if row else 1
+    except (sqlite3.DatabaseError, ValueError, OSError):
+        return 1
 
 
 def _usable_previous(root: Path, spec: StoreSpec, report: BuildReport) -> Path | None:
@@ -161,30 +177,50 @@ def build_index(
     started = time.perf_counter()
     report = BuildReport()
     spec = spec_for(embedder, chunker)
+    check_corpus(corpus)  # before the lock, which creates the store folder
     with build_lock(root):
         scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
         report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored
+        live = _live_generation(root)
         previous = None if rebuild else _usable_previous(root, spec, report)
         report.full_rebuild = previous is None
         old = _stored_hashes(previous) if previous else {}
         new = scan.articles
         report.added = sorted(i for i in new if i not in old)
         report.changed = sorted(i for i in new if i in old and old[i] != new[i].content_hash)
-        report.removed = sorted(i for i in old if i not in new)
+        # Even when the live generation is not reused, say what left the corpus since.
+        report.removed = sorted(i for i in (old or _readable_hashes(live)) if i not in new)
         report.unchanged = len(new) - len(report.added) - len(report.changed)
         if previous is not None and not (report.added or report.changed or report.removed):
             m = read_manifest(previous)
             report.articles, report.chunks, report.generation = m.articles, m.chunks, m.generation
             report.seconds = time.perf_counter() - started
-            _collect_garbage(root, keep={previous.name})
+            # Nothing published: leave every generation alone (a chat may read the older one).
+            _collect_garbage(root, keep=None)
             return report
-        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress)
+        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live))
     report.seconds = time.perf_counter() - started
     return report
 
 
+def _live_generation(root: Path) -> Path | None:
+    try:
+        return current_generation(root)
+    except StoreError:
+        return None
+
+
+def _readable_hashes(gen: Path | None) -> dict[str, str]:
+    if gen is None:
+        return {}
+    try:
+        return _stored_hashes(gen)
+    except (sqlite3.DatabaseError, OSError):
+        return {}
+
+
 def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: Path | None,
-             report: BuildReport, progress: BuildProgress | None) -> None:
+             report: BuildReport, progress: BuildProgress | None, first_chunk_id: int) -> None:
     import faiss
 
     to_embed = [scan.articles[i] for i in report.added + report.changed]
@@ -212,9 +248,7 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
             conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in gone])
             if dead_ids:
                 index.remove_ids(np.array(dead_ids, dtype=np.int64))
-            # Chunk ids are never reused, so an id in an old answer can't point at new text.
-            row = conn.execute("SELECT value FROM settings WHERE key='next_chunk_id'").fetchone()
-            next_id = int(row[0]) if row else 1
+            next_id = first_chunk_id
             new_ids = np.arange(next_id, next_id + len(texts), dtype=np.int64)
             conn.executemany(
                 "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?)",
@@ -269,11 +303,12 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
     _collect_garbage(root, keep={final.name} | ({previous.name} if previous else set()))
 
 
-def _collect_garbage(root: Path, keep: set[str]) -> None:
-    """Remove leftovers of killed builds and generations no reader should still use.
+def _collect_garbage(root: Path, keep: set[str] | None) -> None:
+    """Remove leftovers of killed builds and, when `keep` is given, every generation not
+    in it (orphans of builds killed before their commit, and ones no reader still uses).
     Called with the build lock held, so no tmp- directory belongs to a live build."""
     for p in root.iterdir():
-        if p.name.startswith("tmp-") or (_GEN.match(p.name) and p.name not in keep):
+        if p.name.startswith("tmp-") or (keep is not None and _GEN.match(p.name) and p.name not in keep):
             shutil.rmtree(p, ignore_errors=True)
         elif p.name == CURRENT + ".tmp":
             p.unlink(missing_ok=True)

@@ -31,7 +31,8 @@ class ScanResult:
     files: int = 0
 
 
-def list_article_files(corpus: Path, result: ScanResult) -> list[tuple[Path, str]]:
+def check_corpus(corpus: Path) -> None:
+    """Raise `CorpusError` unless `corpus` is an existing folder."""
     if not corpus.exists():
         raise CorpusError(
             f"the article folder {corpus} does not exist",
@@ -39,6 +40,10 @@ def list_article_files(corpus: Path, result: ScanResult) -> list[tuple[Path, str
         )
     if not corpus.is_dir():
         raise CorpusError(f"{corpus} is not a folder", hint="Pass --corpus DIR with a folder of articles.")
+
+
+def list_article_files(corpus: Path, result: ScanResult) -> list[tuple[Path, str]]:
+    check_corpus(corpus)
     found: list[tuple[Path, str]] = []
 
     def on_error(e: OSError) -> None:

@@ -86,10 +86,10 @@ class MiniLMEmbedder:
         return self._model is not None
 
     def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        model = self.load()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
+        if not texts:  # e.g. a build that only removes articles: no model load needed
             return out
+        model = self.load()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         done = 0
         for g in range(0, len(order), self.group_size):

@@ -131,7 +131,8 @@ def check_spec(manifest: Manifest, spec: StoreSpec | None, root: Path) -> None:
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    # as_uri() percent-encodes "#" and "?", which a raw "file:" address would misread.
+    conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     return conn
 
