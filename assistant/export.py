@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,16 @@ def _md_escape_inline(text: str) -> str:
     return "".join(out)
 
 
+def _md_code(text: str) -> str:
+    """`text` as a code span. A path may hold backticks: the fence is one longer than
+    its longest run of them, so the path cannot end the span early and put what follows
+    (an HTML tag, a link) into the Markdown as markup."""
+    runs = [len(r) for r in re.findall(r"`+", text)]
+    fence = "`" * (max(runs, default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
 def answer_markdown(answer: Answer, heading: str = "##") -> str:
     lines = [f"{heading} {_md_escape_inline(answer.question)}", ""]
     marks = {"unsupported": " *(unsupported)*", "unverified": " *(unverified quote)*", "supported": ""}
@@ -51,7 +62,7 @@ def answer_markdown(answer: Answer, heading: str = "##") -> str:
         lines += ["**Sources**", ""]
         for c in answer.citations:
             meta = ", ".join(x for x in (c.source, c.date or "undated") if x)
-            lines.append(f"{c.n}. *{_md_escape_inline(c.title or c.file)}* ({_md_escape_inline(meta)}) — `{c.file}`, "
+            lines.append(f"{c.n}. *{_md_escape_inline(c.title or c.file)}* ({_md_escape_inline(meta)}) — {_md_code(c.file)}, "
                          f"characters {c.start}–{c.end}")
             lines.append(f"   > {_md_escape_inline(' '.join(c.quote.split()))}")
         lines.append("")

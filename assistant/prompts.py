@@ -4,6 +4,7 @@ A template missing one of its placeholders fails at load time, not mid-answer.""
 from __future__ import annotations
 
 import os
+import re
 import string
 from dataclasses import dataclass
 from functools import lru_cache
@@ -61,12 +62,23 @@ def load_all(folder: Path | None = None) -> dict[str, Prompt]:
     return {name: load_prompt(name, folder) for name in REQUIRED}
 
 
+# Any spelling a model would read as a passage tag: "</PASSAGE>", "< /passage >"...
+# (only the exact lower-case forms were defused, so "</PASSAGE>" closed the fence).
+_TAG_LOOKALIKE = re.compile(r"<(?=\s*/?\s*passage)", re.IGNORECASE)
+
+
+def _defuse(text: str) -> str:
+    return _TAG_LOOKALIKE.sub("‹", text)
+
+
 def format_passages(hits) -> str:
     """Passages for a prompt. Article text is data: it is fenced, and tag look-alikes
     inside it are defused so an article cannot close its own fence."""
     blocks = []
     for i, h in enumerate(hits, start=1):
-        body = h.text.replace("<passage", "‹passage").replace("</passage", "‹/passage")
-        head = f"{h.title or h.file} ({h.source + ', ' if h.source else ''}{h.date or 'undated'})"
+        body = _defuse(h.text)
+        # The header sits inside the fence too: titles and outlet names come from the
+        # article files and are defused like the body.
+        head = _defuse(f"{h.title or h.file} ({h.source + ', ' if h.source else ''}{h.date or 'undated'})")
         blocks.append(f'<passage n="{i}">\n[{i}] {head}\n{body}\n</passage>')
     return "\n\n".join(blocks)

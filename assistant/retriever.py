@@ -162,6 +162,9 @@ class Retriever:
             if needs_positive:
                 contrib[sub <= 0] = 0.0
             fused[rows] += contrib
+        # Rank ties (1st/2nd vs 2nd/1st) are common; the dense score breaks them.
+        if dense.size:
+            fused[rows] += 1e-7 * np.clip(dense[rows], -1.0, 1.0)
         return fused
 
     def _time_prior(self, as_of: date, window: TimeWindow | None) -> np.ndarray:
@@ -236,14 +239,24 @@ class Retriever:
             shingles.append(sh)
             if len(hits) >= k:
                 break
-        if len(hits) < k:  # few articles: add second passages that do not overlap the first
-            for a in ranked:
-                if a in seconds and len(hits) < k:
-                    r = seconds[a]
-                    first = self._chunks[best[a]]
-                    c = self._chunks[r]
-                    if c.start >= first.end or c.end <= first.start:
-                        hits.append(self._hit(r, float(score[r]), dense, keyword))
+        if len(hits) < k:
+            # Few articles: more passages of the same articles, best first, skipping any
+            # that mostly repeat a passage already shown (neighbours share a sentence).
+            spans: dict[str, list[tuple[int, int]]] = {}
+            for h in hits:
+                spans.setdefault(h.article_id, []).append((h.start, h.end))
+            taken = {h.chunk_id for h in hits}
+            for row in order:
+                if len(hits) >= k:
+                    break
+                c = self._chunks[int(row)]
+                if c.id in taken or c.article_id not in spans:
+                    continue
+                if any(min(c.end, e) - max(c.start, s) > 0.5 * (c.end - c.start) for s, e in spans[c.article_id]):
+                    continue
+                hits.append(self._hit(int(row), float(score[row]), dense, keyword))
+                spans[c.article_id].append((c.start, c.end))
+                taken.add(c.id)
         return hits
 
     def _hit(self, row: int, score: float, dense: np.ndarray, keyword: np.ndarray) -> Hit:

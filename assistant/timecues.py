@@ -53,6 +53,8 @@ def find_time_window(question: str, as_of: date) -> TimeWindow | None:
             if got is None:
                 continue
             start, end = got
+            if start > as_of:  # "in 2023" asked as of 2022: no article can be there yet
+                continue
             return TimeWindow(start, min(end, as_of), m.group(0).strip())
     m = re.search(r"\b(recent(ly)?|latest|newest|just|new|current(ly)?|now|upcoming|soon)\b", q)
     if m:

@@ -73,7 +73,7 @@ def main() -> int:
     if not args.no_answers:
         from assistant.answer import ExtractiveEngine
 
-        answerer = ExtractiveEngine()
+        answerer = ExtractiveEngine(na.embedder)
     for q in questions:
         gold = {e["file"] for e in q["evidence"]}
         t = time.perf_counter()
@@ -90,8 +90,8 @@ def main() -> int:
         if any(contains(h.text, q["answer"]) for h in res.hits[:5]):
             ans5 += 1
         if answerer is not None:
-            answer = answerer.answer(q["question"], res.hits[:5])
-            if contains(answer.text, q["answer"]):
+            answer_text = answerer.compose(q["question"], res.hits[:5])
+            if contains(answer_text, q["answer"]):
                 extractive_ok += 1
         if rank is None or rank > 1:
             misses.append((q["question"], q["question_date"], rank, sorted(gold), [(h.file, h.date) for h in res.hits[:3]]))

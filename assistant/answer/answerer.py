@@ -52,7 +52,9 @@ class Answerer:
                 text = self.engine.generate(prompt, on_token, cancel)
                 engine_used = self.engine.name
             except EngineError as e:
-                notices.append(f"{e.message}. {e.hint or ''} Showing the extractive answer instead.".replace(". .", "."))
+                # Joined part by part: without a hint the old f-string left "message.  Showing".
+                parts = [e.message.rstrip(". "), (e.hint or "").strip(), "Showing the extractive answer instead."]
+                notices.append(". ".join(parts[:1]) + ". " + " ".join(p for p in parts[1:] if p))
                 text = ""
         cancelled = cancel is not None and cancel.is_set()
         if hits and not text.strip() and not cancelled:

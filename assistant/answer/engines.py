@@ -62,6 +62,11 @@ class OpenAIEngine:
                             break
                         try:
                             event = json.loads(data)
+                            # Azure OpenAI opens its streams with a chunk whose "choices"
+                            # is empty (prompt_filter_results), and OpenAI's usage chunk
+                            # has none either: no text, but no broken stream.
+                            if isinstance(event, dict) and event.get("choices") == []:
+                                continue
                             choice = event["choices"][0]
                             piece = (choice.get("delta") or {}).get("content") or (choice.get("text") or "")
                         except (json.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError):

@@ -27,6 +27,7 @@ SUPPORT_THRESHOLD = 0.45
 # as the best one: the model may know why it chose it.
 KEEP_CLAIM_MARGIN = 0.1
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,15 @@ def split_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
     out = []
     for s, e in sentence_spans(text):
         raw = text[s:e]
+        # "Fact one. [1] Fact two. [2]": the splitter starts a sentence at "[1]", but a
+        # marker leading a sentence closes the one before it (it used to be credited to
+        # the next sentence, shifting every claimed citation by one).
+        lead = _LEADING_MARKERS.match(raw)
+        if lead and out:
+            prev, prev_claimed = out[-1]
+            out[-1] = (prev, prev_claimed + tuple(
+                int(n) for m in _MARKER.finditer(lead.group(0)) for n in re.split(r"[,;]", m.group(1))))
+            raw = raw[lead.end():]
         claimed = tuple(int(n) for m in _MARKER.finditer(raw) for n in re.split(r"[,;]", m.group(1)))
         clean = " ".join(_MARKER.sub("", raw).split())
         if not clean or clean in {".", "!", "?"}:

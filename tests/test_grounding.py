@@ -1,0 +1,157 @@
+"""Grounding: every sentence of a model's answer is tied to a verbatim span of a
+passage; invented quotes, wrong and invented citations and unsupported sentences are
+caught. Runs on passages of the real seed index so offsets can be checked against the
+stored article text."""
+
+from __future__ import annotations
+
+import pytest
+
+try:
+    from answer_fixtures import PRESS_BRIEFING_MARK, chunk_with, seed_index, store_hits
+except ImportError:  # tests/ made a package
+    from tests.answer_fixtures import PRESS_BRIEFING_MARK, chunk_with, seed_index, store_hits
+
+from assistant.answer.checker import check_answer
+from assistant.answer.grounding import ground, split_answer
+from assistant.answer.text import normalize_for_quote, quoted_segments
+from assistant.answer.types import Answer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, minilm):
+    return seed_index(tmp_path_factory, minilm).assistant().store()
+
+
+@pytest.fixture(scope="module")
+def hits(store):
+    """[1] = the Grushko / press-briefing passage, [2] = the Stoltenberg-on-missiles
+    passage; they do not overlap, so each sentence below has exactly one right answer."""
+    grushko = chunk_with(store, "Alexander Grushko", PRESS_BRIEFING_MARK)
+    missiles = chunk_with(store, "missiles", exclude=("Alexander Grushko",))
+    got = store_hits(store, [grushko, missiles])
+    assert got[0].end <= got[1].start
+    return got
+
+
+def as_answer(text: str, hits) -> Answer:
+    g = ground(text, hits)
+    return Answer(question="q", text=g.text, sentences=g.sentences, citations=g.citations, hits=list(hits),
+                  engine="test")
+
+
+def assert_verbatim(answer: Answer, store) -> None:
+    assert check_answer(answer, store) == []
+    for c in answer.citations:
+        assert store.article_text(c.article_id)[c.start : c.end] == c.quote
+
+
+def test_fabricated_quote_is_unverified(hits, store):
+    ans = as_answer('Grushko called the talks "a total betrayal of Europe" [1].', hits)
+    (s,) = ans.sentences
+    assert s.status == "unverified"
+    assert "a total betrayal of Europe" in s.note
+    assert_verbatim(ans, store)
+
+
+def test_real_quote_with_other_quote_marks_and_whitespace_is_verified(hits, store):
+    # The article prints “Frank and clear as ever” with curly quotes and single spaces.
+    for text in ('Grushko spoke of an exchange "Frank and  clear\n as ever" [1].',
+                 "Grushko spoke of an exchange \u201cFrank and clear as ever\u201d [1].",
+                 "Grushko spoke of an exchange \u00abFrank   and clear as ever\u00bb [1]."):
+        ans = as_answer(text, hits)
+        (s,) = ans.sentences
+        assert s.status == "supported", (text, s)
+        (c,) = ans.citations
+        assert PRESS_BRIEFING_MARK in c.quote
+        assert c.chunk_id == hits[0].chunk_id
+        assert_verbatim(ans, store)
+
+
+def test_quote_check_is_exact_apart_from_spacing_and_quote_marks(hits):
+    # A changed word inside the quotation marks is not the article's text.
+    ans = as_answer('Grushko spoke of an exchange "Frank and honest as ever" [1].', hits)
+    assert ans.sentences[0].status == "unverified"
+
+
+def test_wrong_passage_is_corrected(hits, store):
+    ans = as_answer("Stoltenberg suggested further discussions on missiles and their use on European soil [1].", hits)
+    (s,) = ans.sentences
+    assert s.status == "supported"
+    assert "corrected" in s.note
+    (c,) = ans.citations
+    assert c.chunk_id == hits[1].chunk_id and "missiles" in c.quote
+    assert s.citations == (c.n,)
+    assert_verbatim(ans, store)
+
+
+def test_model_citing_the_wrong_passage_two_is_corrected(hits, store):
+    ans = as_answer("At a press briefing Grushko described a frank and clear exchange without progress [2].", hits)
+    (s,) = ans.sentences
+    assert s.status == "supported" and "[2]" in s.note
+    (c,) = ans.citations
+    assert c.chunk_id == hits[0].chunk_id and PRESS_BRIEFING_MARK in c.quote
+    assert_verbatim(ans, store)
+
+
+def test_citation_to_nonexistent_passage_is_dropped(hits, store):
+    ans = as_answer("Grushko judged the differences fundamental [7].", hits)
+    (s,) = ans.sentences
+    assert "[7]" not in ans.text
+    assert "does not exist" in s.note
+    # The sentence is still supported by the real passage, under a real number.
+    assert s.status == "supported" and s.citations == (1,)
+    assert ans.citations[0].chunk_id == hits[0].chunk_id
+    assert_verbatim(ans, store)
+
+
+def test_sentence_without_support_is_unsupported(hits, store):
+    ans = as_answer("The weather in Paris was sunny and warm all week [1]. "
+                    "Grushko judged the differences fundamental [1].", hits)
+    first, second = ans.sentences
+    assert first.status == "unsupported" and first.citations == ()
+    assert second.status == "supported"
+    assert "[1]" not in ans.text.split(".")[0]  # no number on the unsupported sentence
+    assert_verbatim(ans, store)
+
+
+def test_citation_numbers_follow_the_quotes(hits, store):
+    ans = as_answer('Grushko judged the differences fundamental [2]. He spoke of "Frank and clear as ever" [2]. '
+                    "Stoltenberg wants talks on missiles on European soil [1].", hits)
+    assert [s.status for s in ans.sentences] == ["supported"] * 3
+    assert [c.n for c in ans.citations] == [1, 2, 3]
+    assert [s.citations for s in ans.sentences] == [(1,), (2,), (3,)]
+    assert ans.text.count("[") == 3
+    assert_verbatim(ans, store)
+
+
+def test_checker_catches_a_quote_that_is_not_the_article_text(hits, store):
+    from dataclasses import replace
+
+    ans = as_answer("Grushko judged the differences fundamental [1].", hits)
+    assert check_answer(ans, store) == []
+    (c,) = ans.citations
+    ans.citations = [replace(c, start=c.start + 1)]
+    problems = check_answer(ans, store)
+    assert [p.n for p in problems] == [c.n]
+    ans.citations = [replace(c, article_id="gone.txt")]
+    assert "no longer in the index" in check_answer(ans, store)[0].reason
+
+
+def test_no_passages_means_everything_unsupported():
+    g = ground("Something happened [1].", [])
+    assert [s.status for s in g.sentences] == ["unsupported"] and g.citations == []
+
+
+def test_split_answer_moves_trailing_markers_to_their_sentence():
+    assert split_answer("One thing happened. [1] Another thing [2, 3].") == [
+        ("One thing happened.", (1,)), ("Another thing.", (2, 3)),
+    ]
+
+
+def test_quote_helpers():
+    assert normalize_for_quote("\u201cA  b\n c\u201d \u2018d\u2019") == "\"A b c\" 'd'"
+    assert quoted_segments('He said "two words" and "one" and \u201cthree more words\u201d.') == [
+        "two words", "three more words"]
