@@ -269,3 +269,35 @@ def test_cancel_stops_the_stream(server):
 
     text = OpenAIEngine(server.base_url, "m", timeout=5).generate("hi", on_token, cancel)
     assert got == [MODEL_PIECES[0]] and text == MODEL_PIECES[0]
+
+
+def test_cancel_interrupts_a_stalled_stream_at_once():
+    """Escape must not wait for the read timeout when the server stops sending."""
+    release = threading.Event()
+
+    class Stall(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(b'data: {"choices":[{"delta":{"content":"Hello"}}]}\n\n')
+            self.wfile.flush()
+            release.wait(10)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Stall)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        engine = OpenAIEngine(f"http://127.0.0.1:{server.server_address[1]}/v1", "m", timeout=30)
+        cancel = threading.Event()
+        threading.Timer(0.3, cancel.set).start()
+        started = time.monotonic()
+        out = engine.generate("question", cancel=cancel)
+        assert out == "Hello"
+        assert time.monotonic() - started < 5  # not the 30 s read timeout
+    finally:
+        release.set()
+        server.shutdown()

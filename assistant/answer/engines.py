@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import Callable, Protocol
@@ -46,6 +47,10 @@ class OpenAIEngine:
         try:
             with httpx.Client(timeout=httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))) as client:
                 with client.stream("POST", url, json=body, headers=headers) as resp:
+                    if cancel is not None:
+                        # A stalled server sends no line to check the flag at: closing the
+                        # response from a watcher makes Escape take effect at once.
+                        _close_on_cancel(resp, cancel)
                     if resp.status_code >= 400:
                         detail = resp.read().decode("utf-8", "replace")[:200]
                         raise EngineError(f"the model server at {self.base_url} answered HTTP {resp.status_code}: {detail}",
@@ -78,6 +83,8 @@ class OpenAIEngine:
                                 on_token(piece)
                         if choice.get("finish_reason"):
                             done = True
+                    if cancel is not None and cancel.is_set():
+                        return "".join(out)
                     if not done:
                         raise EngineError(f"the model server at {self.base_url} ended the answer mid-stream",
                                           hint="The server may have crashed or run out of memory.")
@@ -88,11 +95,37 @@ class OpenAIEngine:
             raise EngineError(f"the model server at {self.base_url} did not answer within {self.timeout:g}s",
                               hint="Raise timeout_seconds or use a smaller model.") from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as e:
+            if cancel is not None and cancel.is_set():
+                return "".join(out)
             raise EngineError(f"the connection to the model server at {self.base_url} broke ({e.__class__.__name__})",
                               hint="The server may have crashed; check its log.") from None
+        except httpx.StreamError as e:
+            if cancel is not None and cancel.is_set():
+                return "".join(out)
+            raise EngineError(f"the stream from the model server at {self.base_url} broke ({e.__class__.__name__})") from None
         except httpx.HTTPError as e:
+            if cancel is not None and cancel.is_set():  # we closed it: a cancel, not a failure
+                return "".join(out)
             raise EngineError(f"request to the model server at {self.base_url} failed ({e.__class__.__name__})") from None
         return "".join(out)
+
+
+def _close_on_cancel(resp, cancel: threading.Event) -> None:
+    def watch() -> None:
+        while not resp.is_closed:
+            if cancel.wait(0.1):
+                # Closing the response does not wake a read blocked in another thread;
+                # shutting the socket down does.
+                stream = resp.extensions.get("network_stream")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                return
+
+    threading.Thread(target=watch, daemon=True, name="cancel-watch").start()
 
 
 class LlamaCppEngine:
