@@ -1,0 +1,74 @@
+"""Messages the workers and widgets send; small, typed and named for what happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+
+from assistant.answer.types import Answer, Citation
+from assistant.session import ChatSession
+from assistant.tui.state import SourceText
+
+
+@dataclass(eq=False)
+class EmbedderLoaded(Message):
+    """The embedding model is in memory; the index is being opened next."""
+
+
+@dataclass(eq=False)
+class IndexOpened(Message):
+    info: dict[str, Any]
+    pending: dict[str, int] | None  # added/changed/removed articles; None if unknown
+    outlets: list[str]
+    warning: str | None = None  # e.g. the article folder could not be scanned
+
+
+@dataclass(eq=False)
+class IndexMissing(Message):
+    message: str
+
+
+@dataclass(eq=False)
+class BuildProgressed(Message):
+    stage: str
+    done: int
+    total: int
+
+
+@dataclass(eq=False)
+class IndexBuilt(Message):
+    report: Any  # index.builder.BuildReport
+    info: dict[str, Any]
+    outlets: list[str]
+
+
+@dataclass(eq=False)
+class AnswerCompleted(Message):
+    request_id: int
+    answer: Answer
+    sources: dict[int, SourceText]
+    saved_to: Path | None = None
+    save_error: str | None = None
+
+
+@dataclass(eq=False)
+class ConversationReopened(Message):
+    session: ChatSession
+    sources: list[dict[int, SourceText]] = field(default_factory=list)  # per turn
+
+
+@dataclass(eq=False)
+class AnswerChosen(Message):
+    """The user picked an earlier answer: show its sources."""
+
+    answer: Answer
+    sources: dict[int, SourceText]
+
+
+@dataclass(eq=False)
+class SourceOpened(Message):
+    citation: Citation
+    source: SourceText | None

@@ -1,0 +1,1 @@
+"""Screens: the chat itself, the article view, and the dialogs."""

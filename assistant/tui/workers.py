@@ -1,0 +1,157 @@
+"""The chat's slow work, in named thread workers that report back by message.
+
+Nothing here touches a widget: results go out with `post_message` (thread-safe), and
+streamed tokens through `call_from_thread`. A worker that raises is not caught here;
+the app's single `Worker.StateChanged` handler turns the failure into a notification.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+from textual import work
+from textual.worker import get_current_worker
+
+from assistant.tui.messages import (
+    AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, IndexBuilt, IndexMissing, IndexOpened,
+)
+from assistant.tui.state import AskRequest, source_texts
+from index.errors import NewsAssistantError, StoreMissingError
+
+if TYPE_CHECKING:
+    from assistant.api import NewsAssistant
+
+T = TypeVar("T")
+
+# At most this many progress messages a second: a corpus of thousands of files would
+# otherwise flood the message queue during the reading stage.
+PROGRESS_INTERVAL = 0.1
+
+
+def abandonable(fn: Callable[[], T]) -> T | None:
+    """Run `fn` in a daemon thread and wait for it, from inside a thread worker.
+
+    The index build and the model load have no cancel hook. Run in the worker's own
+    (executor) thread, quitting the app mid-way would wait for them to finish: the
+    executor's threads are joined at exit. A daemon thread is left to die with the
+    process instead, which is safe: a build publishes its generation atomically, so
+    one killed at any point leaves the live index intact. Returns None once the
+    worker is cancelled (the app cancels every worker when it closes)."""
+    worker = get_current_worker()
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as e:  # handed to the worker, which reports it
+            outcome["error"] = e
+
+    thread = threading.Thread(target=target, name=f"news-assistant-{worker.group}", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        if worker.cancelled_event.wait(0.1):
+            return None
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("value")  # type: ignore[return-value]
+
+
+def _outlets(store) -> list[str]:
+    return sorted({a.source for a in store.articles() if a.source}, key=str.lower)
+
+
+class ChatWorkers:
+    """Mixed into the App; `self` is the App."""
+
+    na: "NewsAssistant"
+
+    @work(thread=True, exclusive=True, group="index", exit_on_error=False, description="load model and index")
+    def load_index(self) -> None:
+        abandonable(self._load_index)
+
+    def _load_index(self) -> None:
+        load = getattr(self.na.embedder, "load", None)
+        if load is not None:
+            load()
+        self.post_message(EmbedderLoaded())
+        try:
+            store = self.na.store()
+        except StoreMissingError as e:
+            self.post_message(IndexMissing(e.message))
+            return
+        pending, warning = None, None
+        try:
+            pending = self.na.pending_changes()
+        except NewsAssistantError as e:  # e.g. the article folder is gone; the index still works
+            warning = f"{e.message}. {e.hint or ''}".strip()
+        self.post_message(IndexOpened(store.describe(), pending, _outlets(store), warning))
+
+    @work(thread=True, exclusive=True, group="build", exit_on_error=False, description="build the index")
+    def run_build(self, rebuild: bool) -> None:
+        last = {"at": 0.0, "stage": ""}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            now = time.monotonic()
+            if stage != last["stage"] or done >= total or now - last["at"] >= PROGRESS_INTERVAL:
+                last.update(at=now, stage=stage)
+                self.post_message(BuildProgressed(stage, done, total))
+
+        def build() -> None:
+            report = self.na.build_index(rebuild=rebuild, progress=progress)
+            store = self.na.store()  # the new generation, opened here rather than on the UI thread
+            self.post_message(IndexBuilt(report, store.describe(), _outlets(store)))
+
+        abandonable(build)
+
+    @work(thread=True, exclusive=True, group="answer", exit_on_error=False, description="answer a question")
+    def answer_question(self, request: AskRequest) -> None:
+        worker = get_current_worker()
+
+        def on_token(piece: str) -> None:
+            if worker.is_cancelled:  # the app is closing: stop the model at its next token
+                request.cancel.set()
+            if request.cancel.is_set():
+                return
+            try:
+                self.call_from_thread(self.stream_piece, request.id, piece)
+            except Exception:  # the app closed under us (RuntimeError, or the call was cancelled)
+                request.cancel.set()
+
+        options = request.options
+        answer = self.na.ask(
+            request.question, session=request.session, engine=options.engine, as_of=options.as_of_date(),
+            filters=options.filters, on_token=on_token, cancel=request.cancel,
+        )
+        if request.cancel.is_set():
+            # Cancelled after the engine had finished: drop the turn ask() just added.
+            turns = request.session.turns
+            if turns and turns[-1].answer is answer:
+                turns.pop()
+            return
+        sources = source_texts(self.na.store(), answer.citations)
+        saved, save_error = None, None
+        try:
+            saved = self.na.save(request.session)
+        except OSError as e:
+            save_error = f"could not save the conversation ({e.strerror or e})"
+        self.post_message(AnswerCompleted(request.id, answer, sources, saved, save_error))
+
+    @work(thread=True, exclusive=True, group="session", exit_on_error=False, description="reopen a conversation")
+    def reopen_conversation(self, path: Path | None = None) -> None:
+        from assistant.session import list_sessions, load_session
+
+        if path is None:
+            saved = list_sessions()
+            if not saved:
+                raise NewsAssistantError("no saved conversation yet",
+                                         hint="Conversations are saved after every answer; ask something first.")
+            path = saved[-1]
+        session = load_session(path)
+        try:
+            store = self.na.store()
+        except NewsAssistantError:
+            store = None  # the conversation still shows; its sources say the article is gone
+        self.post_message(ConversationReopened(session, [source_texts(store, t.answer.citations) for t in session.turns]))

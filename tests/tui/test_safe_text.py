@@ -1,0 +1,62 @@
+"""Article text reaches the screen as text: no markup, links or control sequences."""
+
+from __future__ import annotations
+
+from assistant.answer.types import Answer, AnswerSentence
+from assistant.tui.safe_text import answer_markdown, clean, md_escape, paragraphs, quote_context
+from assistant.tui.widgets.conversation import safe_parser
+
+HOSTILE = "Click [here](http://evil.example) or <b>bold</b> **now** www.evil.example `x` # \x1b[31mred\x1b[0m\x07 &amp; _u_"
+
+
+def rendered_text(markdown: str) -> tuple[str, list[str]]:
+    """What a Markdown viewer would show, and the token types it would style."""
+    tokens = safe_parser().parse(markdown)
+    text, kinds = [], []
+    for t in tokens:
+        for child in t.children or []:
+            kinds.append(child.type)
+            if child.type in ("text", "text_special"):
+                text.append(child.content)
+    return "".join(text), kinds
+
+
+def test_escaped_markdown_renders_as_the_original_text():
+    text, kinds = rendered_text(md_escape(HOSTILE))
+    assert text == " ".join(clean(HOSTILE).split())
+    assert not {"link_open", "image", "html_inline", "em_open", "strong_open", "code_inline"} & set(kinds)
+
+
+def test_control_characters_are_removed():
+    assert clean("a\x1b[2Jb\x9bc\u202ed\te") == "a[2Jbcd e"
+
+
+def test_answer_marks_unsupported_and_unverified_sentences():
+    answer = Answer(
+        question="q", text="", citations=[], hits=[], engine="extractive",
+        sentences=[
+            AnswerSentence("Backed [by] a quote.", (1,), "supported", 0.9),
+            AnswerSentence("A guess.", (), "unsupported", 0.1),
+            AnswerSentence("Misquoted.", (2,), "unverified", 0.2),
+        ],
+    )
+    text, kinds = rendered_text(answer_markdown(answer))
+    assert text.startswith("Backed [by] a quote.")
+    assert "(unsupported)" in text and "(unverified quote)" in text
+    assert kinds.count("code_inline") == 2  # the [1] and [2] markers
+    assert "em_open" in kinds and "strong_open" in kinds  # styled as warning / error
+
+
+def test_quote_context_cuts_at_words_and_flags_changed_articles():
+    text = "word " * 100 + "THE QUOTE" + " word" * 100
+    start = text.index("THE QUOTE")
+    before, quote, after, verbatim = quote_context(text, start, start + 9, "THE QUOTE", width=30)
+    assert verbatim and quote == "THE QUOTE"
+    assert before.startswith("…") and after.endswith("…")
+    assert len(before) <= 31 and len(after) <= 31
+    assert quote_context("other text", 0, 5, "THE QUOTE")[3] is False
+
+
+def test_paragraph_offsets():
+    text = "One line.\nSame para.\n\n  \nSecond.\n"
+    assert [text[a:b] for a, b in paragraphs(text)] == ["One line.\nSame para.", "Second."]
