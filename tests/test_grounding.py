@@ -155,3 +155,19 @@ def test_quote_helpers():
     assert normalize_for_quote("\u201cA  b\n c\u201d \u2018d\u2019") == "\"A b c\" 'd'"
     assert quoted_segments('He said "two words" and "one" and \u201cthree more words\u201d.') == [
         "two words", "three more words"]
+
+
+def test_marker_glued_to_the_period_still_ends_the_sentence(hits, store):
+    # Models often write "...”.[1] Mr. X": no space, and "Mr." right after.
+    parts = split_answer("Grushko judged the differences “Fundamental”.[1] Mr. Grouchko spoke of an exchange [1].")
+    assert [claimed for _, claimed in parts] == [(1,), (1,)]
+    assert parts[1][0].startswith("Mr. Grouchko")
+
+
+def test_quote_woven_into_a_sentence_may_lowercase_its_first_letter(hits, store):
+    ans = as_answer('Grouchko described an exchange that was "frank and clear as ever" [1].', hits)
+    assert ans.sentences[0].status == "supported"
+    assert_verbatim(ans, store)
+    # ...but only the first letter: any other change is not verbatim.
+    ans = as_answer('Grouchko described an exchange that was "Frank and Clear as ever" [1].', hits)
+    assert ans.sentences[0].status == "unverified"

@@ -37,9 +37,28 @@ class Grounded:
     citations: list[Citation]
 
 
+_GLUED_MARKER = re.compile(r"([.!?…][\"'”’)\]]*)(\[\d)")
+
+
+def quote_in(quoted: str, passage: str) -> bool:
+    """Whether quoted words are verbatim in the passage, after normalising whitespace and
+    quote characters. Only the first letter may differ in case: a quote woven into a
+    sentence ("said that “the differences ...”") legitimately lowercases it."""
+    q = normalize_for_quote(quoted)
+    p = normalize_for_quote(passage)
+    if not q:
+        return False
+    if q in p:
+        return True
+    return q[0].swapcase() + q[1:] in p
+
+
 def split_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
     """Sentences of a model's answer with the [n] numbers it gave each."""
     out = []
+    # "...“Fundamental”.[1] Mr. ...": with no space after the period the splitter sees
+    # no boundary; a marker glued to end punctuation gets its space back.
+    text = _GLUED_MARKER.sub(r"\1 \2", text)
     for s, e in sentence_spans(text):
         raw = text[s:e]
         # "Fact one. [1] Fact two. [2]": the splitter starts a sentence at "[1]", but a
@@ -132,10 +151,9 @@ def ground(answer_text: str, hits: Sequence[Hit], embedder: Embedder | None = No
             note = "no passages were retrieved"
         # Quotation marks promise verbatim text: check it against the cited passage, then any.
         for quoted in quoted_segments(sentence):
-            q = normalize_for_quote(quoted)
-            where = [c for c in ([chosen] if chosen else []) if q in normalize_for_quote(c.text)]
+            where = [c for c in ([chosen] if chosen else []) if quote_in(quoted, c.text)]
             if not where:
-                where = [c for c in cands if q in normalize_for_quote(c.text)]
+                where = [c for c in cands if quote_in(quoted, c.text)]
                 where.sort(key=lambda c: c.end - c.start)
             if where:
                 chosen = where[0]
