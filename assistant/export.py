@@ -32,7 +32,8 @@ def _md_escape_inline(text: str) -> str:
     for ch in text:
         if ch in "\\`*_{}[]<>()#+!|":
             out.append("\\" + ch)
-        elif ch == "\x1b" or (ord(ch) < 32 and ch not in "\n\t"):
+        elif (ord(ch) < 32 and ch not in "\n\t") or 0x7f <= ord(ch) <= 0x9f:
+            # C1 too: 0x9b is CSI for a terminal that shows the file with `cat`.
             out.append(f"\\x{ord(ch):02x}")
         else:
             out.append(ch)
@@ -75,7 +76,7 @@ def answer_markdown(answer: Answer, heading: str = "##") -> str:
 def conversation_markdown(session: ChatSession) -> str:
     head = [f"# Conversation {session.id}", "", f"*Started {session.created}; exported "
             f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}.*", ""]
-    return "\n".join(head) + "\n".join(answer_markdown(t.answer) for t in session.turns)
+    return "\n".join(head) + "\n" + "\n".join(answer_markdown(t.answer) for t in session.turns)
 
 
 def render(obj: Answer | ChatSession, fmt: Format) -> str:
