@@ -64,6 +64,9 @@ class NewsAssistant:
                 fresh = Store.open(self.store_dir, spec_for(self.embedder, self.chunker))
                 fresh.vectors()  # fail now, with a clear message, if the files are damaged
                 fresh.keyword()
+                # The replaced store is not closed here: an answer in another thread may
+                # still be reading it. Its SQLite connection closes when the last
+                # reference goes.
                 self._store, self._retriever = fresh, Retriever(fresh, self.embedder)
             return self._store
 
@@ -132,8 +135,11 @@ class NewsAssistant:
         as_of = as_of or date.today()
         gen_engine = self.engine(engine)
         query, notices = self.standalone_query(question, session, gen_engine)
-        result = self.search(query, k=k or self.settings.top_k, as_of=as_of, filters=filters)
-        store = self.store()
+        # One generation for the whole answer: a rebuild publishing meanwhile must not
+        # make the quotes be checked against other text than they were found in.
+        retriever = self.retriever()
+        store = retriever.store
+        result = retriever.search(query, k=k or self.settings.top_k, as_of=as_of, filters=filters)
         answer = Answerer(self.embedder, gen_engine).answer(
             question, result.hits, as_of=as_of, search_query=query, on_token=on_token, cancel=cancel,
             store_info={"generation": store.manifest.generation, "model": store.manifest.model,

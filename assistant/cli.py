@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any, Callable, Sequence
 
@@ -68,13 +69,22 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 and C1 controls, newline included
+
+
+def _plain(text: str) -> str:
+    """File names come from folders the user did not write: a name holding an escape
+    sequence ("\x1b]0;...\x07") was printed raw and run by the terminal."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
 def print_report(report) -> None:
     for note in report.notes:
-        print(f"note: {note}", file=sys.stderr)
+        print(f"note: {_plain(note)}", file=sys.stderr)
     for s in report.skipped:
-        print(f"warning: skipped {s.path}: {s.reason}", file=sys.stderr)
+        print(f"warning: skipped {_plain(s.path)}: {_plain(s.reason)}", file=sys.stderr)
     for w in report.warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(f"warning: {_plain(w)}", file=sys.stderr)
     print(
         f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
         f"{report.unchanged} unchanged; {len(report.skipped)} skipped"
@@ -82,7 +92,7 @@ def print_report(report) -> None:
     )
     for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
         for i in ids[:20]:
-            print(f"  {label}: {i}")
+            print(f"  {label}: {_plain(i)}")
         if len(ids) > 20:
             print(f"  ... and {len(ids) - 20} more {label}")
     if report.published:

@@ -25,6 +25,9 @@ class ExportExistsError(NewsAssistantError):
     title = "File exists"
 
 
+_BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def _md_escape_inline(text: str) -> str:
     """Article text shown as text: Markdown control characters are escaped so that an
     article cannot inject links, images or HTML into an export."""
@@ -35,6 +38,9 @@ def _md_escape_inline(text: str) -> str:
         elif (ord(ch) < 32 and ch not in "\n\t") or 0x7f <= ord(ch) <= 0x9f:
             # C1 too: 0x9b is CSI for a terminal that shows the file with `cat`.
             out.append(f"\\x{ord(ch):02x}")
+        elif ch in _BIDI:
+            # Direction overrides make a quote display in another order than it reads.
+            out.append(f"\\u{ord(ch):04x}")
         else:
             out.append(ch)
     return "".join(out)
@@ -44,6 +50,10 @@ def _md_code(text: str) -> str:
     """`text` as a code span. A path may hold backticks: the fence is one longer than
     its longest run of them, so the path cannot end the span early and put what follows
     (an HTML tag, a link) into the Markdown as markup."""
+    # File names can hold control characters too ("evil\x1b]0;...\x07.txt"): shown as
+    # \xNN, since a code span shows everything else verbatim. A newline would end the line.
+    text = re.sub("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]",
+                  lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}", text)
     runs = [len(r) for r in re.findall(r"`+", text)]
     fence = "`" * (max(runs, default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""

@@ -74,6 +74,16 @@ def _rss_mb() -> float:
     return float("nan")
 
 
+def _vm_kb(field: str) -> float:
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
+
+
 def _cpu_s() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -87,6 +97,7 @@ class Phase:
         self.info: dict = {}
 
     def __enter__(self) -> "Phase":
+        self.rss_start = _rss_mb()
         self.rss_reset = _reset_peak_rss()
         self.load_before = os.getloadavg()[0]
         self.cpu0 = _cpu_s()
@@ -99,6 +110,7 @@ class Phase:
         self.info.update(
             wall_s=wall, cpu_s=cpu, cpu_per_wall=cpu / wall if wall else 0.0,
             peak_rss_mb=_maxrss_mb(), peak_rss_is_phase_only=self.rss_reset,
+            rss_start_mb=self.rss_start, rss_end_mb=_rss_mb(),
             loadavg_1m_before=self.load_before, loadavg_1m_after=os.getloadavg()[0],
         )
 
@@ -111,6 +123,7 @@ class TimedEmbedder:
         self.name = inner.name
         self.dim = inner.dim
         self.embed_calls: list[tuple[float, float, int]] = []  # (start, end, n)
+        self.embed_cpu_s = 0.0
         self.length_s = 0.0
         self.texts: list[str] = []
 
@@ -119,9 +132,10 @@ class TimedEmbedder:
         return self.inner.max_input_tokens
 
     def embed(self, texts, progress=None):
-        t0 = time.perf_counter()
+        c0, t0 = _cpu_s(), time.perf_counter()
         out = self.inner.embed(texts, progress)
         self.embed_calls.append((t0, time.perf_counter(), len(texts)))
+        self.embed_cpu_s += _cpu_s() - c0
         self.texts.extend(texts)
         return out
 
@@ -157,6 +171,7 @@ def timed_build(corpus: Path, store: Path, embedder) -> dict:
         stages["chunk_and_length_check_s"] = e0 - scan_end
         stages["of_which_model_tokenizer_length_check_s"] = timed.length_s
         stages["embed_s"] = sum(b - a for a, b, _ in timed.embed_calls)
+        stages["embed_cpu_s"] = timed.embed_cpu_s
         stages["write_s"] = marks.get("write_end", t1) - e1
         stages["after_publish_s"] = t1 - marks.get("write_end", t1)
     else:
@@ -270,6 +285,7 @@ def synthetic_article() -> str:
 CHILD = textwrap.dedent("""
     import json, os, resource, sys, time
     t0 = time.perf_counter()
+    c0 = time.process_time()
     from pathlib import Path
     from index.builder import build_index
     from index.embedder import MiniLMEmbedder
@@ -285,8 +301,9 @@ CHILD = textwrap.dedent("""
         "embedded_chunks": r.embedded_chunks, "added": r.added, "changed": r.changed,
         "removed": r.removed, "articles": r.articles, "chunks": r.chunks,
         "published": r.published, "full_rebuild": r.full_rebuild,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "torch_threads": torch.get_num_threads(),
+        # VmHWM, not ru_maxrss: after vfork+exec ru_maxrss carries the parent's peak.
+        "peak_rss_mb": next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024,
+        "torch_threads": torch.get_num_threads(), "cpu_s": time.process_time() - c0,
     }))
 """)
 
@@ -419,6 +436,7 @@ def main() -> int:
         n = len(texts)
         embed_s = full["stages"]["embed_s"]
         raw_best, raw_mean = min(raw1_s, raw2_s), (raw1_s + raw2_s) / 2
+        r1c, r2c = results["raw1"]["cpu_s"], results["raw2"]["cpu_s"]
         results["full_build"] = {
             **full,
             "tokens_cl100k": tokens_cl100k,
@@ -434,6 +452,7 @@ def main() -> int:
         results["raw_encode"] = {
             "batch_size": RAW_BATCH, "texts": n,
             "run1_s": raw1_s, "run2_s": raw2_s, "best_s": raw_best, "mean_s": raw_mean,
+            "run1_cpu_s": r1c, "run2_cpu_s": r2c,
             "chunks_per_s_best": n / raw_best, "chunks_per_s_mean": n / raw_mean,
             "peak_rss_mb": max(results["raw1"]["peak_rss_mb"], results["raw2"]["peak_rss_mb"]),
         }
@@ -442,6 +461,11 @@ def main() -> int:
             "embed_stage_vs_raw_mean": raw_mean / embed_s if embed_s else 0.0,
             "whole_pipeline_vs_raw_best": raw_best / full["wall_s"],
             "whole_pipeline_vs_raw_mean": raw_mean / full["wall_s"],
+            # CPU seconds per chunk are far less sensitive to other processes on the machine
+            # than wall time: the ratio of CPU work per chunk, raw vs pipeline.
+            "embed_stage_vs_raw_cpu": (min(r1c, r2c) / full["stages"]["embed_cpu_s"]) if embed_s else 0.0,
+            "whole_pipeline_vs_raw_cpu": min(r1c, r2c) / results["pipeline_phase"]["cpu_s"],
+            "contention_warning": contention_warning(results),
         }
 
         # ---- re-index after adding one article
@@ -504,6 +528,16 @@ def main() -> int:
     return 0
 
 
+def contention_warning(r: dict) -> str:
+    """Flag a run whose timed phases got very different shares of the CPUs."""
+    shares = {k: r[k]["cpu_per_wall"] for k in ("raw1", "pipeline_phase", "raw2")}
+    lo, hi = min(shares.values()), max(shares.values())
+    if hi > 1.2 * lo:
+        return ("cores used per phase differ (" + ", ".join(f"{k} {v:.2f}" for k, v in shares.items())
+                + "): other processes competed for the CPUs; trust the CPU-time ratios over wall-time ones")
+    return ""
+
+
 def profile_build(corpus: Path, store: Path, embedder, out_dir: Path) -> None:
     import cProfile
     import pstats
@@ -550,7 +584,8 @@ def print_report(r: dict) -> None:
         ("  after publish (gc)", f"{st.get('after_publish_s', 0):.2f} s"),
         ("chunks/s whole build", f"{fb['chunks_per_s_whole']:.1f}"),
         ("chunks/s embedding stage", f"{fb['chunks_per_s_embed']:.1f}"),
-        ("peak RSS during build", f"{fb['peak_rss_mb']:.0f} MB (+{fb['peak_rss_over_loaded_model_mb']:.0f} MB over loaded model)"),
+        ("RSS at build start -> peak", f"{ph['rss_start_mb']:.0f} -> {fb['peak_rss_mb']:.0f} MB (in-process, after raw #1; "
+                                        "see the cold build for a clean peak)"),
         ("cpu s / wall s", f"{ph['cpu_s']:.1f} / {ph['wall_s']:.1f} = {ph['cpu_per_wall']:.2f} cores"),
         ("inputs identical to raw's", str(fb["same_inputs_as_raw"])),
         ("max |vector diff| vs raw", f"{fb['max_abs_vector_diff_vs_raw_first200']:.2e}"),
@@ -564,7 +599,11 @@ def print_report(r: dict) -> None:
         ("peak RSS during raw encode", f"{raw['peak_rss_mb']:.0f} MB"),
         ("ratio embed stage / raw (best, mean)", f"{ra['embed_stage_vs_raw_best']:.3f}, {ra['embed_stage_vs_raw_mean']:.3f}"),
         ("ratio whole build / raw (best, mean)", f"{ra['whole_pipeline_vs_raw_best']:.3f}, {ra['whole_pipeline_vs_raw_mean']:.3f}"),
-    ])
+        ("raw CPU s #1 / #2", f"{raw['run1_cpu_s']:.1f} / {raw['run2_cpu_s']:.1f}"),
+        ("pipeline CPU s embed / whole", f"{st.get('embed_cpu_s', 0):.1f} / {ph['cpu_s']:.1f}"),
+        ("ratio by CPU time: embed / raw", f"{ra['embed_stage_vs_raw_cpu']:.3f}"),
+        ("ratio by CPU time: whole / raw", f"{ra['whole_pipeline_vs_raw_cpu']:.3f}"),
+    ] + ([("WARNING", ra["contention_warning"])] if ra["contention_warning"] else []))
     noop = r["noop_rebuild_in_process"]
     rows = [
         ("no-op rebuild of copied folder (in-process)", f"{noop['wall_s']:.2f} s"),
@@ -589,7 +628,8 @@ def print_report(r: dict) -> None:
         table("Cold full build in a subprocess", [
             ("wall", f"{c['wall_s']:.2f} s (imports {c['import_s']:.2f}, model load {c['model_load_s']:.2f}, "
                      f"build {c['build_s']:.2f})"),
-            ("peak RSS", f"{c['peak_rss_mb']:.0f} MB"),
+            ("peak RSS (VmHWM of the fresh process)", f"{c['peak_rss_mb']:.0f} MB"),
+            ("chunks/s", f"{c['chunks'] / c['build_s']:.1f} (build only), cpu {c['cpu_s']:.0f} s"),
         ])
 
 

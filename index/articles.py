@@ -13,6 +13,7 @@ import codecs
 import hashlib
 import json
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,9 @@ def decode_bytes(data: bytes, path: str) -> str:
                 f"not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); "
                 "save it as UTF-8 to index it",
             ) from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # lstrip: a second BOM (files joined with cat, or a BOM encoded as text) is not
+    # whitespace to strip(), so a file of BOMs became an invisible one-character article.
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     if not text.strip():
         raise ArticleReadError(path, "empty file")
     return text
@@ -150,7 +153,7 @@ def parse_markdown(text: str, rel: str) -> Article:
             # dash of a body that starts with a list item.
             closing_end = text.find("\n", end + 4)
             text = text[closing_end + 1 :] if closing_end != -1 else ""
-    title = str(meta.get("title") or "")
+    title = _meta_text(meta.get("title"))
     paras = paragraphs_of(text)
     if not title and paras and paras[0].startswith("# "):
         title, paras = paras[0][2:], paras[1:]
@@ -158,13 +161,22 @@ def parse_markdown(text: str, rel: str) -> Article:
     day = _date_field(meta.get("date"))
     return make_article(
         rel, rel, title, day, paras,
-        source=str(meta.get("source") or ""), url=str(meta.get("url") or ""),
-        author=str(meta.get("author") or ""),
+        source=_meta_text(meta.get("source")), url=_meta_text(meta.get("url")),
+        author=_meta_text(meta.get("author")),
     )
 
 
+def _meta_text(value: Any) -> str:
+    """A front-matter field as text; lists and mappings are not titles or names. YAML
+    aliases made str() of a 9-line "billion laughs" list build a 100-million-item
+    string (20 s and gigabytes) for one 500-byte file."""
+    if not value or isinstance(value, (list, tuple, dict, set)):
+        return ""
+    return str(value)
+
+
 def _date_field(value: Any) -> str | None:
-    if value is None or value == "":
+    if value is None or value == "" or isinstance(value, (list, tuple, dict, set)):  # see _meta_text
         return None
     if hasattr(value, "isoformat") and hasattr(value, "year"):
         return value.isoformat()[:10]
@@ -239,13 +251,31 @@ def _collect(rel: str, items, what: str) -> FileResult:
     return result
 
 
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "not a plain file"
+
+
 def read_article_file(path: Path, rel: str, max_bytes: int = DEFAULT_MAX_BYTES) -> FileResult:
     """Read one file into its articles, or raise `ArticleReadError` saying why not."""
     suffix = path.suffix.lower()
     if suffix not in ARTICLE_SUFFIXES:
         raise ArticleReadError(rel, f"unsupported file type {suffix or '(none)'}")
     try:
-        size = path.stat().st_size
+        # Only regular files are read: a FIFO named "x.txt" blocked read_bytes() forever,
+        # and a link to /dev/zero or /dev/urandom (size 0 to stat) was read until memory
+        # ran out. stat() follows links, so a link to a regular file is still read.
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise ArticleReadError(rel, f"not a regular file ({_file_kind(st.st_mode)}); only regular files are read")
+        size = st.st_size
         if size > max_bytes:
             raise ArticleReadError(
                 rel,

@@ -29,7 +29,7 @@ from index.embedder import Embedder, embedding_input
 from index.errors import StoreError, StoreLockedError
 from index.keyword import build_bm25
 from index.store import (
-    CURRENT, FORMAT_VERSION, MANIFEST, META, SCHEMA, VECTORS, Manifest, StoreSpec,
+    CURRENT, FORMAT_VERSION, MANIFEST, META, SCHEMA, VECTORS, Manifest, Store, StoreSpec,
     check_spec, connect_readonly, current_generation, read_manifest, write_json_atomic,
 )
 
@@ -156,8 +156,25 @@ def _usable_previous(root: Path, spec: StoreSpec, report: BuildReport) -> Path |
         gen = current_generation(root)
         if gen is None:
             return None
-        check_spec(read_manifest(gen), spec, root)
+        manifest = read_manifest(gen)
+        check_spec(manifest, spec, root)
         _stored_hashes(gen)
+        # An update copies the previous database and vectors: a damaged page or a
+        # truncated vectors.faiss made it crash with a raw sqlite3/FAISS error (a
+        # traceback from `assistant index`). Checked here, it means a full rebuild.
+        conn = connect_readonly(gen / META)
+        try:
+            verdict = conn.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            conn.close()
+        if verdict != "ok":
+            raise sqlite3.DatabaseError(f"database check failed: {' '.join(str(verdict).split())[:120]}")
+        old = Store(root, gen, manifest)
+        try:
+            old.vectors()
+            old.keyword()  # else a damaged BM25 index was reported "up to date"
+        finally:
+            old.close()
         return gen
     except (StoreError, sqlite3.DatabaseError) as e:
         report.notes.append(f"previous index not reusable ({e.message if isinstance(e, StoreError) else e}); building from scratch")

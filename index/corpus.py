@@ -67,7 +67,16 @@ def list_article_files(corpus: Path, result: ScanResult) -> list[tuple[Path, str
             if path.suffix.lower() not in ARTICLE_SUFFIXES:
                 result.ignored += 1
                 continue
-            found.append((path, _rel(path, corpus)))
+            rel = _rel(path, corpus)
+            try:
+                rel.encode("utf-8")
+            except UnicodeEncodeError:
+                # A name in another encoding (bytes os.walk keeps as surrogates) made the
+                # whole build fail when SQLite stored it; now only this file is skipped.
+                shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                result.skipped.append(SkippedFile(shown, "its name is not valid UTF-8; rename the file to index it"))
+                continue
+            found.append((path, rel))
     return found
 
 
@@ -97,7 +106,12 @@ def scan_corpus(
             got = read_article_file(path, rel, max_bytes)
         except ArticleReadError as e:
             result.skipped.append(SkippedFile(rel, e.reason))
-        except (RecursionError, MemoryError, ValueError) as e:
+        except UnicodeError:
+            # e.g. a JSON "\ud800" escape: text no UTF-8 file or database can hold.
+            result.skipped.append(SkippedFile(rel, "holds text that is not valid Unicode (a lone surrogate escape)"))
+        except RecursionError:  # JSON or YAML nested thousands of levels deep
+            result.skipped.append(SkippedFile(rel, "could not be parsed (nested too deeply)"))
+        except (MemoryError, ValueError) as e:
             # A parser giving up on a hostile file must not take the scan down with it.
             result.skipped.append(SkippedFile(rel, f"could not be parsed ({e.__class__.__name__})"))
         else:

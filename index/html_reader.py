@@ -22,9 +22,15 @@ def _meta(soup, *names: str) -> str:
 
 
 def parse_html(html: str, rel: str) -> Article:
-    from bs4 import BeautifulSoup
+    import warnings
 
-    soup = BeautifulSoup(html, "html.parser")
+    from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
+
+    # A page that is only a URL or a file name made bs4 print a warning into the
+    # output of `assistant index`; the file is read as text like any other.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)
+        soup = BeautifulSoup(html, "html.parser")
     title = _meta(soup, "og:title", "twitter:title")
     if not title:
         h1 = soup.find("h1")
@@ -43,25 +49,18 @@ def parse_html(html: str, rel: str) -> Article:
         url = str(link["href"])
     author = _meta(soup, "author", "article:author")
 
-    for tag in soup(_DROP):
-        tag.decompose()
-    # Text is joined with "" so that inline markup adds no space: get_text(" ") turned
-    # "<b>Monday</b>, officials" into "Monday , officials", which no quote of the
-    # article matches. Elements that do separate words get explicit spaces instead.
-    for tag in soup.find_all(_SPACED):
-        tag.insert_before(" ")
-        tag.insert_after(" ")
-    root = soup.find("article") or soup.find("main") or soup.body or soup
+    # One linear walk, without editing the tree: decompose() and insert_before() each
+    # look the element up in its parent's list, so a page of 20,000 paragraphs (480 KB)
+    # took minutes, and deep nesting was quadratic too. Dropped elements (scripts,
+    # menus...) are skipped, as decompose() removed them.
+    root = _find_root(soup)
     paragraphs = []
-    for block in root.find_all(_BLOCKS):
-        # Skip a block nested inside another collected block (li inside blockquote...).
-        if block.find_parent(_BLOCKS):
-            continue
-        text = " ".join(block.get_text("").split())
+    for block in _top_level_blocks(root):
+        text = " ".join(_spaced_text(block).split())
         if text and text != title:
             paragraphs.append(text)
     if not paragraphs:
-        text = " ".join(root.get_text("").split())
+        text = " ".join(_spaced_text(root).split())
         paragraphs = [text] if text else []
     if not paragraphs:
         raise ArticleReadError(rel, "no article text in this HTML page (only markup or scripts)")
@@ -69,3 +68,67 @@ def parse_html(html: str, rel: str) -> Article:
         rel, rel, title, d.isoformat() if d else None, paragraphs,
         source=source, url=url, author=author,
     )
+
+
+def _walk(top):
+    """(event, node) in document order below `top`, skipping dropped elements:
+    ("start", tag), ("end", tag), ("text", string). Iterative: no recursion limit."""
+    from bs4 import NavigableString, Tag
+
+    stack = [(top, iter(top.contents))]
+    while stack:
+        parent, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if parent is not top:
+                yield "end", parent
+        elif isinstance(child, Tag):
+            if child.name in _DROP:
+                continue
+            yield "start", child
+            stack.append((child, iter(child.contents)))
+        elif isinstance(child, NavigableString):
+            yield "text", child
+
+
+def _find_root(soup):
+    """The first <article>, else <main>, else <body> outside dropped elements (what
+    soup.find() gave once they were decomposed), else the whole page."""
+    found: dict[str, object] = {}
+    for event, node in _walk(soup):
+        if event == "start" and node.name in ("article", "main", "body") and node.name not in found:
+            found[node.name] = node
+            if node.name == "article":
+                break
+    return found.get("article") or found.get("main") or found.get("body") or soup
+
+
+def _top_level_blocks(root):
+    """Blocks (p, li, ...) not nested in another block, in document order."""
+    if any(getattr(p, "name", None) in _BLOCKS for p in root.parents):
+        return []
+    blocks, inside = [], 0
+    for event, node in _walk(root):
+        if event == "start" and node.name in _BLOCKS:
+            if inside == 0:
+                blocks.append(node)
+            inside += 1
+        elif event == "end" and node.name in _BLOCKS:
+            inside -= 1
+    return blocks
+
+
+def _spaced_text(tag) -> str:
+    """tag.get_text("") (inline markup adds no space: "<b>Monday</b>, officials" stays
+    "Monday, officials"), with a space at each edge of the elements that do separate
+    words (paragraphs, line breaks, cells...)."""
+    types = tag.interesting_string_types or tag.MAIN_CONTENT_STRING_TYPES
+    parts = []
+    for event, node in _walk(tag):
+        if event == "text":
+            if type(node) in types:
+                parts.append(str(node))
+        elif node.name in _SPACED:
+            parts.append(" ")
+    return "".join(parts)

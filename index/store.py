@@ -16,6 +16,7 @@ it, so a build killed at any moment leaves the previous generation live and inta
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -99,6 +100,8 @@ def current_generation(root: Path) -> Path | None:
         return None
     except OSError as e:
         raise StoreCorruptError(f"cannot read {root / CURRENT}: {e}", hint=REBUILD_HINT) from None
+    except UnicodeDecodeError:  # garbage bytes in CURRENT were a traceback, not this message
+        raise StoreCorruptError(f"{root / CURRENT} is damaged", hint=REBUILD_HINT) from None
     if not name.startswith("gen-") or "/" in name:
         raise StoreCorruptError(f"{root / CURRENT} is damaged", hint=REBUILD_HINT)
     return root / name
@@ -135,6 +138,21 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, check_same_thread=False)
     conn.row_factory = sqlite3.Row
     return conn
+
+
+def _db_errors(method):
+    """A damaged page of meta.sqlite is often met only when a query reaches it (opening
+    the store reads the chunk ids, not the articles): such a query raised a bare
+    sqlite3.DatabaseError, a traceback in the CLI. It becomes StoreCorruptError."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            raise StoreCorruptError(f"the index database {self.gen / META} is damaged ({e})", hint=REBUILD_HINT) from None
+
+    return wrapper
 
 
 class Store:
@@ -180,8 +198,11 @@ class Store:
             path = self.gen / VECTORS
             try:
                 index = faiss.read_index(str(path))
-            except RuntimeError as e:
-                raise StoreCorruptError(f"the vector file {path} is damaged ({str(e).splitlines()[0][:120]})", hint=REBUILD_HINT) from None
+            except RuntimeError:
+                # FAISS's own message is a C++ signature ("Error in void faiss::read_xb_vector
+                # (VectorT&, IOReader*) [with ...]"); say what the user can see instead.
+                what = "is damaged (truncated or not a vector index)" if path.exists() else "is missing"
+                raise StoreCorruptError(f"the vector file {path} {what}", hint=REBUILD_HINT) from None
             if index.ntotal != len(self.chunk_ids):
                 raise StoreCorruptError(
                     f"the vector file {path} holds {index.ntotal} vectors for {len(self.chunk_ids)} chunks",
@@ -217,12 +238,14 @@ class Store:
         return out
 
     # -- metadata ----------------------------------------------------------------
+    @_db_errors
     def articles(self) -> list[ArticleRecord]:
         rows = self.db.execute(
             "SELECT id, path, title, date, source, url, author, content_hash FROM articles ORDER BY path, id"
         ).fetchall()
         return [ArticleRecord(*r) for r in rows]
 
+    @_db_errors
     def article(self, article_id: str) -> ArticleRecord | None:
         r = self.db.execute(
             "SELECT id, path, title, date, source, url, author, content_hash FROM articles WHERE id=?",
@@ -230,10 +253,12 @@ class Store:
         ).fetchone()
         return ArticleRecord(*r) if r else None
 
+    @_db_errors
     def article_text(self, article_id: str) -> str:
         r = self.db.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
         return r[0] if r else ""
 
+    @_db_errors
     def chunks(self, ids: Iterable[int] | None = None) -> list[ChunkRecord]:
         q = "SELECT id, article_id, ordinal, start, end, text FROM chunks"
         if ids is None:
@@ -246,6 +271,7 @@ class Store:
                 rows += self.db.execute(q + f" WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
         return [ChunkRecord(*r) for r in rows]
 
+    @_db_errors
     def chunks_of(self, article_id: str) -> list[ChunkRecord]:
         rows = self.db.execute(
             "SELECT id, article_id, ordinal, start, end, text FROM chunks WHERE article_id=? ORDER BY ordinal",
@@ -256,6 +282,7 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    @_db_errors
     def describe(self) -> dict:
         m = self.manifest
         sources = self.db.execute("SELECT COUNT(DISTINCT source) FROM articles WHERE source != ''").fetchone()[0]

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -51,14 +52,27 @@ class OpenAIEngine:
                         # A stalled server sends no line to check the flag at: closing the
                         # response from a watcher makes Escape take effect at once.
                         _close_on_cancel(resp, cancel)
+                    if 300 <= resp.status_code < 400:
+                        # Redirects are not followed (they could lead off the machine); a
+                        # redirect was reported as "ended the answer mid-stream".
+                        raise EngineError(f"the model server at {self.base_url} redirected to "
+                                          f"{resp.headers.get('location', '?')!r} (HTTP {resp.status_code}), which is not followed",
+                                          hint="Set openai_base_url to the address the server should be reached at.")
                     if resp.status_code >= 400:
                         detail = resp.read().decode("utf-8", "replace")[:200]
                         raise EngineError(f"the model server at {self.base_url} answered HTTP {resp.status_code}: {detail}",
                                           hint="Check the model name and the server's log.")
                     done = False
+                    # The timeout is per read: a server sending only keep-alive comments
+                    # (": ping") held the answer for as long as it kept sending them.
+                    # Waiting on a server ends after `timeout` seconds without answer text.
+                    last_text = time.monotonic()
                     for line in resp.iter_lines():
                         if cancel is not None and cancel.is_set():
                             return "".join(out)
+                        if time.monotonic() - last_text > self.timeout:
+                            raise EngineError(f"the model server at {self.base_url} sent no answer text for {self.timeout:g}s",
+                                              hint="Raise timeout_seconds or use a smaller model.")
                         if not line.startswith("data:"):
                             continue
                         data = line[5:].strip()
@@ -78,6 +92,7 @@ class OpenAIEngine:
                             raise EngineError(f"the model server at {self.base_url} sent a malformed stream chunk",
                                               hint="Is it an OpenAI-compatible /v1 endpoint?") from None
                         if piece:
+                            last_text = time.monotonic()
                             out.append(piece)
                             if on_token:
                                 on_token(piece)
@@ -85,6 +100,11 @@ class OpenAIEngine:
                             done = True
                     if cancel is not None and cancel.is_set():
                         return "".join(out)
+                    if not done and not out and "event-stream" not in resp.headers.get("content-type", ""):
+                        # e.g. a web page at that address: not a crashed model server.
+                        raise EngineError(f"the model server at {self.base_url} did not answer with an event stream "
+                                          f"(Content-Type {resp.headers.get('content-type', 'missing')!r})",
+                                          hint="Is it an OpenAI-compatible /v1 endpoint?")
                     if not done:
                         raise EngineError(f"the model server at {self.base_url} ended the answer mid-stream",
                                           hint="The server may have crashed or run out of memory.")
