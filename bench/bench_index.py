@@ -515,7 +515,7 @@ def main() -> int:
         results["machine"]["loadavg_end"] = os.getloadavg()
         print_report(results)
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        args.out.write_text(json.dumps(compact(results), indent=2, default=str) + "\n")
         print(f"\nwrote {args.out}")
 
         if args.profile:
@@ -526,6 +526,22 @@ def main() -> int:
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def compact(x):
+    """Long id lists (a full build's `added`) become a count and the first few ids."""
+    if isinstance(x, dict):
+        out = {}
+        for k, v in x.items():
+            if isinstance(v, list) and len(v) > 10 and all(isinstance(i, str) for i in v):
+                out[k + "_count"] = len(v)
+                out[k + "_first"] = v[:5]
+            else:
+                out[k] = compact(v)
+        return out
+    if isinstance(x, list):
+        return [compact(i) for i in x]
+    return x
 
 
 def contention_warning(r: dict) -> str:

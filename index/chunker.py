@@ -37,7 +37,7 @@ class ChunkerSettings:
     encoding: str = ENCODING
 
     def fingerprint(self) -> str:
-        return f"sentences-v1/{self.encoding}/{self.max_tokens}/{self.overlap_sentences}"
+        return f"sentences-v2/{self.encoding}/{self.max_tokens}/{self.overlap_sentences}"
 
 
 @lru_cache(maxsize=4)
