@@ -17,7 +17,7 @@ from index.builder import build_index, build_lock, chunk_for_model, spec_for
 from index.chunker import ChunkerSettings, chunk_text
 from index.corpus import scan_corpus
 from index.embedder import HashingEmbedder, embedding_input
-from index.errors import StoreCorruptError, StoreLockedError, StoreMismatchError, StoreMissingError
+from index.errors import StoreLockedError, StoreMismatchError, StoreMissingError
 from index.store import Store, StoreSpec
 
 

@@ -17,7 +17,7 @@ except ImportError:  # tests/ made a package
 
 from assistant.answer.types import Answer, AnswerSentence, Citation
 from assistant.export import ExportExistsError, answer_markdown, export
-from assistant.session import ChatSession, Turn
+from assistant.session import ChatSession
 
 AS_OF = date(2022, 2, 1)
 

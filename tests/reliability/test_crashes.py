@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from assistant.api import NewsAssistant
-from index.builder import build_index, build_lock
+from index.builder import build_index
 from index.embedder import HashingEmbedder
 from index.store import Store
 from reliability_support import proc_env, cli, cli_popen, dir_names, read_json_output, write_corpus

@@ -8,7 +8,6 @@ is set in their environment: the program must not need the user to set them.
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys

@@ -11,8 +11,7 @@ import warnings
 from datetime import date
 from pathlib import Path
 
-import pytest
-from hypothesis import HealthCheck, assume, example, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from index.articles import decode_bytes, parse_json, parse_jsonl, parse_markdown, parse_plain
 from index.chunker import ChunkerSettings, chunk_text, count_tokens

@@ -6,7 +6,6 @@ without being told to."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from datetime import date
