@@ -96,7 +96,7 @@ class RetrieverSettings:
     window_boost: float = 0.5  # added (in units of 1/rrf_k) for a strong time cue
     soft_window_boost: float = 0.2
     recency_half_life_days: float = 60.0
-    recency_weight: float = 0.25
+    recency_weight: float = 0.75
     second_chunk_weight: float = 0.1
 
 
