@@ -185,3 +185,23 @@ def test_cancelled_ask_is_not_added_to_the_session(na):
 def test_no_hits_gives_a_notice_not_an_error(na):
     ans = Answerer(na.embedder, ScriptedEngine(["never called"])).answer(QUESTION, [], as_of=AS_OF)
     assert ans.sentences == [] and ans.citations == [] and ans.notices
+
+
+@pytest.mark.parametrize("model_path", [None, "missing.gguf", "present"])
+def test_llama_cpp_engine_problems_end_in_a_notice_and_the_extractive_answer(seed_idx, tmp_path, model_path):
+    """No model configured, a missing file, or llama-cpp-python not installed (it is
+    an optional extra that compiles on install): each is a message, never a crash."""
+    if model_path == "present":
+        model_path = tmp_path / "model.gguf"
+        model_path.write_bytes(b"GGUF not really")
+    na = seed_idx.assistant(engine="llama-cpp", llama_model_path=str(model_path) if model_path else None)
+    ans = na.ask(QUESTION, as_of=AS_OF)
+    assert ans.engine == "extractive"
+    assert ans.notices and "extractive answer instead" in ans.notices[0]
+    if model_path is None:
+        assert "no GGUF model file" in ans.notices[0]
+    elif model_path == "missing.gguf":
+        assert "does not exist" in ans.notices[0]
+    else:  # a file that is no model: not installed here, or refused by llama.cpp
+        assert "llama-cpp-python is not installed" in ans.notices[0] or "cannot load the model" in ans.notices[0]
+    assert any("Fundamental" in c.quote for c in ans.citations)
