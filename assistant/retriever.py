@@ -93,11 +93,12 @@ class RetrieverSettings:
     rrf_k: int = RRF_K
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
-    window_boost: float = 0.5  # added (in units of 1/rrf_k) for a strong time cue
+    window_boost: float = 1.0  # added (in units of 1/rrf_k) for a strong time cue
     soft_window_boost: float = 0.2
     recency_half_life_days: float = 60.0
-    recency_weight: float = 0.75
+    recency_weight: float = 0.35
     second_chunk_weight: float = 0.1
+    prior_mode: str = "multiply"  # or "add"
 
 
 class Retriever:
@@ -205,7 +206,12 @@ class Retriever:
         keyword = self.store.keyword().scores(query)
         fused = self.fuse(dense, keyword, eligible_rows)
         prior = self._time_prior(as_of, window)
-        score = fused + prior[self._row_article]
+        if self.settings.prior_mode == "multiply":
+            # The prior scales relevance instead of adding to it: a fresh article that
+            # barely matches cannot overtake an older one that clearly does.
+            score = fused * (1.0 + self.settings.rrf_k * prior[self._row_article])
+        else:
+            score = fused + prior[self._row_article]
         score[~eligible_rows] = -np.inf
         result.hits = self._select(score, dense, keyword, k)
         return result
