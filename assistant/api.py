@@ -18,7 +18,7 @@ from assistant.answer.engines import GenerativeEngine, OnToken, make_engine
 from assistant.answer.types import Answer
 from assistant.retriever import Filters, Retriever, SearchResult
 from assistant.session import ChatSession, Turn, rewrite_followup, save_session
-from index.builder import BuildProgress, BuildReport, build_index, spec_for
+from index.builder import BuildProgress, BuildReport, build_index, diff_articles, spec_for
 from index.chunker import ChunkerSettings
 from index.config import Settings, load_settings
 from index.embedder import Embedder, MiniLMEmbedder
@@ -85,12 +85,8 @@ class NewsAssistant:
 
         scan = scan_corpus(self.corpus, self.settings.max_bytes)
         stored = {a.id: a.content_hash for a in self.store().articles()}
-        new = {i: a.content_hash for i, a in scan.articles.items()}
-        return {
-            "added": sum(1 for i in new if i not in stored),
-            "changed": sum(1 for i in new if i in stored and stored[i] != new[i]),
-            "removed": sum(1 for i in stored if i not in new),
-        }
+        added, changed, removed = diff_articles(stored, {i: a.content_hash for i, a in scan.articles.items()})
+        return {"added": len(added), "changed": len(changed), "removed": len(removed)}
 
     # -- search and answers --------------------------------------------------------------
     def search(self, query: str, k: int = 10, as_of: date | None = None, filters: Filters = Filters()) -> SearchResult:

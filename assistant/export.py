@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from assistant.answer.types import Answer
+from assistant.inert import escape_controls
 from assistant.session import ChatSession
 from index.errors import NewsAssistantError
 
@@ -25,25 +26,14 @@ class ExportExistsError(NewsAssistantError):
     title = "File exists"
 
 
-_BIDI = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_MARKDOWN_CHARS = re.compile(r"[\\`*_{}\[\]<>()#+!|]")
 
 
 def _md_escape_inline(text: str) -> str:
     """Article text shown as text: Markdown control characters are escaped so that an
-    article cannot inject links, images or HTML into an export."""
-    out = []
-    for ch in text:
-        if ch in "\\`*_{}[]<>()#+!|":
-            out.append("\\" + ch)
-        elif (ord(ch) < 32 and ch not in "\n\t") or 0x7f <= ord(ch) <= 0x9f:
-            # C1 too: 0x9b is CSI for a terminal that shows the file with `cat`.
-            out.append(f"\\x{ord(ch):02x}")
-        elif ch in _BIDI:
-            # Direction overrides make a quote display in another order than it reads.
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    article cannot inject links, images or HTML into an export, and control and bidi
+    characters are shown as escapes (a terminal may `cat` the file)."""
+    return escape_controls(_MARKDOWN_CHARS.sub(lambda m: "\\" + m.group(0), text))
 
 
 def _md_code(text: str) -> str:
@@ -52,8 +42,7 @@ def _md_code(text: str) -> str:
     (an HTML tag, a link) into the Markdown as markup."""
     # File names can hold control characters too ("evil\x1b]0;...\x07.txt"): shown as
     # \xNN, since a code span shows everything else verbatim. A newline would end the line.
-    text = re.sub("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]",
-                  lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x100 else f"\\u{ord(m.group(0)):04x}", text)
+    text = escape_controls(text, keep_lines=False)
     runs = [len(r) for r in re.findall(r"`+", text)]
     fence = "`" * (max(runs, default=0) + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""

@@ -3,26 +3,15 @@ printed as text (rich markup and terminal escapes in it are neutralised)."""
 
 from __future__ import annotations
 
-import re
-
 from assistant.answer.types import Answer
+from assistant.inert import escape_controls
 from assistant.retriever import SearchResult
-
-# C0 controls but tab and newline, DEL, all of C1 (not only 0x9b: 0x9d starts an OSC
-# sequence on terminals that honour 8-bit controls), and the bidi overrides that make
-# text display in another order than it reads (as assistant/tui/safe_text.py does).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def _escaped(ch: str) -> str:
-    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
-
 
 def safe(text: str) -> str:
     """Text from an article, made inert: no escape sequences, no rich markup."""
     from rich.markup import escape
 
-    return escape(_CONTROL.sub(lambda m: _escaped(m.group(0)), text))
+    return escape(escape_controls(text))
 
 
 def print_hits(res: SearchResult) -> None:

@@ -150,6 +150,14 @@ def _next_chunk_id(gen: Path | None) -> int:
         return 1
 
 
+def diff_articles(old: dict[str, str], new: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
+    """Article ids added, changed and removed between two {id: content hash} maps."""
+    added = sorted(i for i in new if i not in old)
+    changed = sorted(i for i in new if i in old and old[i] != new[i])
+    removed = sorted(i for i in old if i not in new)
+    return added, changed, removed
+
+
 def _usable_previous(root: Path, spec: StoreSpec, report: BuildReport) -> Path | None:
     """The live generation if it can be built upon; otherwise None (full rebuild)."""
     try:
@@ -202,11 +210,10 @@ def build_index(
         previous = None if rebuild else _usable_previous(root, spec, report)
         report.full_rebuild = previous is None
         old = _stored_hashes(previous) if previous else {}
-        new = scan.articles
-        report.added = sorted(i for i in new if i not in old)
-        report.changed = sorted(i for i in new if i in old and old[i] != new[i].content_hash)
-        # Even when the live generation is not reused, say what left the corpus since.
-        report.removed = sorted(i for i in (old or _readable_hashes(live)) if i not in new)
+        new = {i: a.content_hash for i, a in scan.articles.items()}
+        report.added, report.changed, report.removed = diff_articles(old, new)
+        if not old:  # even when the live generation is not reused, say what left the corpus
+            report.removed = diff_articles(_readable_hashes(live), new)[2]
         report.unchanged = len(new) - len(report.added) - len(report.changed)
         if previous is not None and not (report.added or report.changed or report.removed):
             m = read_manifest(previous)
