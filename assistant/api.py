@@ -14,16 +14,22 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.answer.engines import GenerativeEngine, OnToken, make_engine
+from assistant.answer.answerer import OnDraft
+from assistant.answer.engines import GenerativeEngine, make_engine
+from assistant.answer.sources import SourceText, source_texts
 from assistant.answer.types import Answer
+from assistant.config import Settings, load_settings
+from assistant.errors import EngineError
 from assistant.retriever import Filters, Retriever, SearchResult
 from assistant.session import ChatSession, Turn, rewrite_followup, save_session
 from index.builder import BuildProgress, BuildReport, build_index, diff_articles, spec_for
 from index.chunker import ChunkerSettings
-from index.config import Settings, load_settings
 from index.embedder import Embedder, MiniLMEmbedder
-from index.errors import EngineError
+from index.errors import NewsAssistantError
 from index.store import Store
+
+# Generations an open assistant keeps at hand for the sources of earlier answers.
+KEPT_GENERATIONS = 3
 
 
 class NewsAssistant:
@@ -33,6 +39,7 @@ class NewsAssistant:
         self._store: Store | None = None
         self._retriever: Retriever | None = None
         self._lock = threading.RLock()
+        self._generations: dict[int, Store] = {}
 
     @classmethod
     def from_settings(cls, embedder: Embedder | None = None, **overrides: Any) -> "NewsAssistant":
@@ -67,7 +74,13 @@ class NewsAssistant:
                 # The replaced store is not closed here: an answer in another thread may
                 # still be reading it. Its SQLite connection closes when the last
                 # reference goes.
+                if self._store is not None:
+                    # Kept (a few) so that answers made from it still show their sources.
+                    self._generations[self._store.manifest.generation] = self._store
+                    while len(self._generations) > KEPT_GENERATIONS:
+                        self._generations.pop(next(iter(self._generations)))
                 self._store, self._retriever = fresh, Retriever(fresh, self.embedder)
+                self._generations[fresh.manifest.generation] = fresh
             return self._store
 
     def retriever(self) -> Retriever:
@@ -122,11 +135,13 @@ class NewsAssistant:
         as_of: date | None = None,
         filters: Filters = Filters(),
         k: int | None = None,
-        on_token: OnToken | None = None,
+        on_draft: OnDraft | None = None,
         cancel: threading.Event | None = None,
     ) -> Answer:
+        """Answer `question` from the live index. The answer comes back checked: every
+        quote was proved against the one generation it was found in (`answer.generation`)."""
         from assistant.answer.answerer import Answerer
-        from assistant.answer.checker import check_answer
+        from assistant.answer.checker import verifier
 
         as_of = as_of or date.today()
         gen_engine = self.engine(engine)
@@ -136,22 +151,36 @@ class NewsAssistant:
         retriever = self.retriever()
         store = retriever.store
         result = retriever.search(query, k=k or self.settings.top_k, as_of=as_of, filters=filters)
-        answer = Answerer(self.embedder, gen_engine).answer(
-            question, result.hits, as_of=as_of, search_query=query, on_token=on_token, cancel=cancel,
-            store_info={"generation": store.manifest.generation, "model": store.manifest.model,
-                        "store": str(store.root), "built": store.manifest.created},
-        )
-        answer.notices[:0] = notices
         if result.excluded_future:
-            answer.notices.append(f"{result.excluded_future} article(s) dated after {as_of} were left out.")
-        problems = check_answer(answer, store)
-        if problems:  # cannot happen unless the store changed under us; never show a bad quote
-            bad = {p.n for p in problems}
-            answer.citations = [c for c in answer.citations if c.n not in bad]
-            answer.notices.append(f"{len(bad)} quote(s) failed verification and were removed.")
+            notices.append(f"{result.excluded_future} article(s) dated after {as_of} were left out.")
+        answer = Answerer(self.embedder, gen_engine).answer(
+            question, result.hits, as_of=as_of, search_query=query, on_draft=on_draft, cancel=cancel,
+            verify=verifier(store), generation=store.manifest.generation, notices=notices,
+            store_info={"model": store.manifest.model, "store": str(store.root), "built": store.manifest.created},
+        )
         if session is not None and not answer.cancelled:
             session.turns.append(Turn(question, answer))
         return answer
+
+    def sources(self, answer: Answer) -> dict[int, SourceText]:
+        """The text of every article `answer` cites, from the generation its quotes were
+        checked against while that generation is still on disk, else from the live one
+        (where `SourceText.holds` tells whether each quote still stands)."""
+        store: Store | None = None
+        with self._lock:
+            if answer.generation is not None:
+                store = self._generations.get(answer.generation)
+                if store is None:
+                    try:
+                        store = Store.open_generation(self.store_dir, answer.generation)
+                    except NewsAssistantError:
+                        store = None
+            if store is None:
+                try:
+                    store = self.store()
+                except NewsAssistantError:
+                    store = None
+        return source_texts(store, answer.citations)
 
     # -- conversations and export -----------------------------------------------------------
     def save(self, session: ChatSession) -> Path:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
+from assistant import cli_read
+from assistant.cli_common import api, print_error
+from assistant.untrusted import file_name, one_line
 from index.errors import NewsAssistantError
 
 
@@ -36,24 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", parents=[common], help="what the index holds")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
-    from assistant import cli_read
-
     cli_read.add_commands(sub, common)
     return parser
-
-
-def _api(args: argparse.Namespace, **extra: Any):
-    from assistant.api import NewsAssistant
-
-    overrides = {"corpus": args.corpus, "store": args.store}
-    overrides.update(extra)
-    return NewsAssistant.from_settings(**overrides)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     from assistant.progress import CliProgress
 
-    na = _api(args)
+    na = api(args)
     bar = CliProgress(enabled=not args.quiet and not args.json)
     print(f"Indexing {na.corpus} into {na.store_dir}", file=sys.stderr)
     try:
@@ -69,22 +61,13 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 and C1 controls, newline included
-
-
-def _plain(text: str) -> str:
-    """File names come from folders the user did not write: a name holding an escape
-    sequence ("\x1b]0;...\x07") was printed raw and run by the terminal."""
-    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
-
-
 def print_report(report) -> None:
     for note in report.notes:
-        print(f"note: {_plain(note)}", file=sys.stderr)
+        print(f"note: {one_line(note)}", file=sys.stderr)
     for s in report.skipped:
-        print(f"warning: skipped {_plain(s.path)}: {_plain(s.reason)}", file=sys.stderr)
+        print(f"warning: skipped {file_name(s.path)}: {one_line(s.reason)}", file=sys.stderr)
     for w in report.warnings:
-        print(f"warning: {_plain(w)}", file=sys.stderr)
+        print(f"warning: {one_line(w)}", file=sys.stderr)
     print(
         f"{len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
         f"{report.unchanged} unchanged; {len(report.skipped)} skipped"
@@ -92,7 +75,7 @@ def print_report(report) -> None:
     )
     for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
         for i in ids[:20]:
-            print(f"  {label}: {_plain(i)}")
+            print(f"  {label}: {file_name(i)}")
         if len(ids) > 20:
             print(f"  ... and {len(ids) - 20} more {label}")
     if report.published:
@@ -103,7 +86,7 @@ def print_report(report) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    info = _api(args).status()
+    info = api(args).status()
     if args.json:
         print(json.dumps(info, indent=2))
     else:
@@ -126,9 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return func(args)
     except NewsAssistantError as e:
-        print(f"error: {e.message}", file=sys.stderr)
-        if e.hint:
-            print(e.hint, file=sys.stderr)
+        print_error(e)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from assistant.cli_common import api
+from assistant.config import ENGINES
 from index.errors import NewsAssistantError
 
 
@@ -28,7 +30,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("ask", parents=[common], help="answer a question with cited quotes")
     p.add_argument("question")
-    p.add_argument("--engine", choices=["extractive", "llama-cpp", "openai"], help="answer engine")
+    p.add_argument("--engine", choices=ENGINES, help="answer engine")
     p.add_argument("--k", type=int, help="passages to answer from (default 5)")
     p.add_argument("--json", action="store_true", help="print the answer, support and sources as JSON")
     p.add_argument("--export", metavar="PATH", type=Path, help="also write the answer to PATH (.md or .json)")
@@ -37,7 +39,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("chat", parents=[common], help="open the terminal chat (the default command)")
-    p.add_argument("--engine", choices=["extractive", "llama-cpp", "openai"])
+    p.add_argument("--engine", choices=ENGINES)
     p.add_argument("--as-of", metavar="DATE")
     p.add_argument("--resume", action="store_true", help="reopen the last conversation")
     p.set_defaults(func=cmd_chat)
@@ -63,10 +65,9 @@ def _filters(args):
 
 
 def cmd_search(args) -> int:
-    from assistant.cli import _api
     from assistant.timecues import parse_as_of
 
-    na = _api(args)
+    na = api(args)
     filters = _filters(args)
     if args.json == "-":
         # Scripts and benchmarks: one JSON line in, one out; the model loads once.
@@ -98,33 +99,52 @@ def cmd_search(args) -> int:
 
 
 def cmd_ask(args) -> int:
-    from assistant.cli import _api
     from assistant.session import ChatSession
     from assistant.timecues import parse_as_of
 
-    na = _api(args)
+    na = api(args)
     session = ChatSession()
-    streamed = []
-    stream = None
-    if not args.json and (args.engine or na.settings.engine) != "extractive" and sys.stdout.isatty():
-        def stream(piece: str) -> None:
-            streamed.append(piece)
-            print(piece, end="", flush=True)
+    shown = _DraftPrinter() if not args.json and sys.stdout.isatty() else None
     answer = na.ask(args.question, session=session, engine=args.engine, as_of=parse_as_of(args.as_of),
-                    filters=_filters(args), k=args.k, on_token=stream)
+                    filters=_filters(args), k=args.k, on_draft=shown)
     na.save(session)
-    if streamed:
-        print("\n")
     if args.json:
         print(json.dumps(answer.as_json(), ensure_ascii=False, indent=2))
     else:
         from assistant.render import print_answer
 
-        print_answer(answer)
+        if shown is not None and shown.printed:
+            print("\n")
+        print_answer(answer, body=shown is None or shown.printed != len(answer.sentences))
     if args.export:
         path = na.export(answer, args.export, overwrite=args.force)
         print(f"Exported to {path}", file=sys.stderr)
     return 0
+
+
+class _DraftPrinter:
+    """Shows an answer on a terminal while it is made, sentence by sentence, each
+    already checked and in its final numbering: the answer is printed once."""
+
+    def __init__(self) -> None:
+        self.printed = 0
+        self.waiting = False
+
+    def __call__(self, draft) -> None:
+        from assistant.render import sentence_rich
+        from rich.console import Console
+
+        console = Console(stderr=False)
+        if not draft.sentences and not self.printed and not self.waiting:
+            self.waiting = True
+            print(f"Reading {draft.passages} passage{'s' if draft.passages != 1 else ''}…", file=sys.stderr, flush=True)
+            return
+        if len(draft.sentences) < self.printed:  # the model failed: its answer is replaced
+            console.print("\n[yellow](the model stopped; the extractive answer follows)[/yellow]")
+            self.printed = 0
+        for s in draft.sentences[self.printed :]:
+            console.print(sentence_rich(s), end=" ")
+        self.printed = len(draft.sentences)
 
 
 def cmd_chat(args) -> int:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
 from assistant.answer.types import Answer
-from assistant.inert import escape_controls
+from assistant.render import answer_markdown
 from assistant.session import ChatSession
 from index.errors import NewsAssistantError
 
@@ -24,52 +23,6 @@ Format = Literal["md", "json"]
 
 class ExportExistsError(NewsAssistantError):
     title = "File exists"
-
-
-_MARKDOWN_CHARS = re.compile(r"[\\`*_{}\[\]<>()#+!|]")
-
-
-def _md_escape_inline(text: str) -> str:
-    """Article text shown as text: Markdown control characters are escaped so that an
-    article cannot inject links, images or HTML into an export, and control and bidi
-    characters are shown as escapes (a terminal may `cat` the file)."""
-    return escape_controls(_MARKDOWN_CHARS.sub(lambda m: "\\" + m.group(0), text))
-
-
-def _md_code(text: str) -> str:
-    """`text` as a code span. A path may hold backticks: the fence is one longer than
-    its longest run of them, so the path cannot end the span early and put what follows
-    (an HTML tag, a link) into the Markdown as markup."""
-    # File names can hold control characters too ("evil\x1b]0;...\x07.txt"): shown as
-    # \xNN, since a code span shows everything else verbatim. A newline would end the line.
-    text = escape_controls(text, keep_lines=False)
-    runs = [len(r) for r in re.findall(r"`+", text)]
-    fence = "`" * (max(runs, default=0) + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def answer_markdown(answer: Answer, heading: str = "##") -> str:
-    lines = [f"{heading} {_md_escape_inline(answer.question)}", ""]
-    marks = {"unsupported": " *(unsupported)*", "unverified": " *(unverified quote)*", "supported": ""}
-    body = " ".join(
-        _md_escape_inline(s.text) + "".join(f"[{n}]" for n in s.citations) + marks[s.status] for s in answer.sentences
-    )
-    lines += [body or "*(no answer)*", ""]
-    for notice in answer.notices:
-        lines += [f"> Note: {_md_escape_inline(notice)}", ""]
-    if answer.citations:
-        lines += ["**Sources**", ""]
-        for c in answer.citations:
-            meta = ", ".join(x for x in (c.source, c.date or "undated") if x)
-            lines.append(f"{c.n}. *{_md_escape_inline(c.title or c.file)}* ({_md_escape_inline(meta)}) — {_md_code(c.file)}, "
-                         f"characters {c.start}–{c.end}")
-            lines.append(f"   > {_md_escape_inline(' '.join(c.quote.split()))}")
-        lines.append("")
-    lines.append(f"*Engine: {answer.engine}; searched for: {_md_escape_inline(answer.search_query)}; "
-                 f"as of {answer.as_of}; index generation {answer.store.get('generation', '?')}, "
-                 f"model {answer.store.get('model', '?')}.*")
-    return "\n".join(lines) + "\n"
 
 
 def conversation_markdown(session: ChatSession) -> str:

@@ -1,52 +1,114 @@
-"""Printing search results and answers on the terminal with rich. Article text is
-printed as text (rich markup and terminal escapes in it are neutralised)."""
+"""Rendering answers and search results: the one place that decides what a reader
+sees of an answer (its sentences with their [n] markers, the marks on sentences the
+articles do not back, its notices and its sources). The terminal (rich), the
+Markdown export and the chat (Markdown plus Textual widgets) are thin users.
+Untrusted text goes through `assistant.untrusted` on the way."""
 
 from __future__ import annotations
 
-from assistant.answer.types import Answer
-from assistant.inert import escape_controls
-from assistant.retriever import SearchResult
+from typing import TYPE_CHECKING, Sequence
 
-def safe(text: str) -> str:
-    """Text from an article, made inert: no escape sequences, no rich markup."""
-    from rich.markup import escape
+from assistant.answer.types import Answer, AnswerSentence, Citation
+from assistant.untrusted import file_name, for_markdown, for_rich, markdown_code, one_line
 
-    return escape(escape_controls(text))
+if TYPE_CHECKING:
+    from assistant.retriever import SearchResult
+
+# What a reader is told about a sentence the articles do not back.
+STATUS_LABELS = {"unsupported": "unsupported", "unverified": "unverified quote"}
+NO_ANSWER = "No answer found in the articles."
 
 
-def print_hits(res: SearchResult) -> None:
+def status_label(s: AnswerSentence) -> str:
+    return STATUS_LABELS.get(s.status, "")
+
+
+def citation_meta(c: Citation) -> str:
+    """Outlet, date and file of a citation, on one line."""
+    return " · ".join(x for x in (one_line(c.source), c.date or "undated", file_name(c.file)) if x)
+
+
+def answer_meta(answer: Answer) -> str:
+    """How an answer was made, for its footer."""
+    return (f"Engine: {answer.engine}; as of {answer.as_of}; index generation "
+            f"{answer.generation if answer.generation is not None else '?'}, model {answer.store.get('model', '?')}")
+
+
+# -- Markdown (the export and the chat) ------------------------------------------------
+def sentences_markdown(sentences: Sequence[AnswerSentence]) -> str:
+    """Sentences as one Markdown paragraph: markers as inline code, the unsupported
+    mark as emphasis and the unverified one as strong emphasis (the chat styles them
+    as warning and error)."""
+    parts = []
+    for s in sentences:
+        marks = " ".join(f"`[{n}]`" for n in s.citations)
+        label = status_label(s)
+        flag = "" if not label else (f" *({label})*" if s.status == "unsupported" else f" **({label})**")
+        parts.append(for_markdown(s.text) + (" " + marks if marks else "") + flag)
+    return " ".join(parts)
+
+
+def answer_body_markdown(answer: Answer) -> str:
+    if answer.sentences:
+        return sentences_markdown(answer.sentences)
+    return "*(cancelled)*" if answer.cancelled else for_markdown(NO_ANSWER)
+
+
+def answer_markdown(answer: Answer, heading: str = "##") -> str:
+    """A whole answer as a Markdown section: question, body, notices, sources, meta."""
+    lines = [f"{heading} {for_markdown(answer.question)}", "", answer_body_markdown(answer), ""]
+    for notice in answer.notices:
+        lines += [f"> Note: {for_markdown(notice)}", ""]
+    if answer.citations:
+        lines += ["**Sources**", ""]
+        for c in answer.citations:
+            meta = ", ".join(x for x in (c.source, c.date or "undated") if x)
+            lines.append(f"{c.n}. *{for_markdown(c.title or c.file)}* ({for_markdown(meta)}) — {markdown_code(c.file)}, "
+                         f"characters {c.start}–{c.end}")
+            lines.append(f"   > {for_markdown(c.quote)}")
+        lines.append("")
+    lines.append(f"*{for_markdown(answer_meta(answer) + '; searched for: ' + answer.search_query)}*")
+    return "\n".join(lines) + "\n"
+
+
+# -- the terminal ---------------------------------------------------------------------
+def sentence_rich(s: AnswerSentence) -> str:
+    marks = "".join(f"[{n}]" for n in s.citations)
+    text = for_rich(s.text) + (" " + for_rich(marks) if marks else "")
+    if s.status == "unsupported":
+        return f"[yellow]{text} ({status_label(s)})[/yellow]"
+    if s.status == "unverified":
+        return f"[red]{text} ({status_label(s)})[/red]"
+    return text
+
+
+def print_answer(answer: Answer, body: bool = True) -> None:
+    """The answer on the terminal; `body=False` when its sentences were already shown
+    while it was made, so it is printed once."""
+    from rich.console import Console
+
+    console = Console()
+    if body:
+        console.print(" ".join(sentence_rich(s) for s in answer.sentences) or f"[dim]{NO_ANSWER}[/dim]")
+    for n in answer.notices:
+        console.print(f"[yellow]note:[/yellow] {for_rich(n)}")
+    if answer.citations:
+        console.print("\n[bold]Sources[/bold]")
+    for c in answer.citations:
+        console.print(f"[bold][{c.n}][/bold] {for_rich(c.title or c.file)} [dim]— {for_rich(citation_meta(c))}, "
+                      f"chars {c.start}-{c.end}[/dim]")
+        console.print(f"    “{for_rich(one_line(c.quote))}”")
+
+
+def print_hits(res: "SearchResult") -> None:
     from rich.console import Console
 
     console = Console()
     note = f" (time cue: {res.window.cue} → {res.window.start}..{res.window.end})" if res.window else ""
     console.print(f"[dim]as of {res.as_of}{note}; {len(res.hits)} hits[/dim]")
     for i, h in enumerate(res.hits, 1):
-        console.print(f"[bold]{i}. {safe(h.title or h.file)}[/bold] [dim]{safe(h.source)} {h.date or 'undated'} "
-                      f"{safe(h.file)} [{h.start}:{h.end}] score {h.score:.4f}[/dim]")
+        console.print(f"[bold]{i}. {for_rich(one_line(h.title or h.file))}[/bold] [dim]{for_rich(one_line(h.source))} "
+                      f"{h.date or 'undated'} {for_rich(file_name(h.file))} [{h.start}:{h.end}] score {h.score:.4f}[/dim]")
         if h.duplicates:
-            console.print(f"   [dim]same passage in: {safe(', '.join(h.duplicates))}[/dim]")
-        console.print("   " + safe(" ".join(h.text.split())[:400]))
-
-
-def print_answer(answer: Answer) -> None:
-    from rich.console import Console
-
-    console = Console()
-    parts = []
-    for s in answer.sentences:
-        marks = "".join(f"[{n}]" for n in s.citations)
-        text = safe(s.text) + (" " + safe(marks) if marks else "")
-        if s.status == "unsupported":
-            text = f"[yellow]{text} (unsupported)[/yellow]"
-        elif s.status == "unverified":
-            text = f"[red]{text} (unverified quote)[/red]"
-        parts.append(text)
-    console.print(" ".join(parts) or "[dim]No answer found in the articles.[/dim]")
-    for n in answer.notices:
-        console.print(f"[yellow]note:[/yellow] {safe(n)}")
-    if answer.citations:
-        console.print("\n[bold]Sources[/bold]")
-    for c in answer.citations:
-        console.print(f"[bold][{c.n}][/bold] {safe(c.title or c.file)} [dim]— {safe(c.source) + ', ' if c.source else ''}"
-                      f"{c.date or 'undated'}, {safe(c.file)} chars {c.start}-{c.end}[/dim]")
-        console.print(f"    “{safe(' '.join(c.quote.split()))}”")
+            console.print(f"   [dim]same passage in: {for_rich(', '.join(file_name(d) for d in h.duplicates))}[/dim]")
+        console.print("   " + for_rich(one_line(h.text)[:400]))

@@ -1,12 +1,14 @@
-"""One typed settings object, layered: command-line flags > environment
-(NEWS_ASSISTANT_*) > config file (TOML) > defaults."""
+"""Settings of the write side (where articles are, where the index goes, how it is
+chunked), and the layered loading every settings object uses: command-line flags >
+environment (NEWS_ASSISTANT_*) > config file (TOML) > defaults. The read side extends
+`IndexSettings` in `assistant.config`; one file and one environment serve both."""
 
 from __future__ import annotations
 
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -16,20 +18,13 @@ from index.errors import ConfigError
 ENV_PREFIX = "NEWS_ASSISTANT_"
 
 
-class Settings(BaseModel):
+class IndexSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     corpus: Path | None = Field(None, description="Folder of article files. Default: <data dir>/articles.")
     store: Path | None = Field(None, description="Index folder. Default: <data dir>/stores/<corpus name>-<hash>.")
-    engine: Literal["extractive", "llama-cpp", "openai"] = Field("extractive", description="Answer engine.")
-    llama_model_path: Path | None = Field(None, description="GGUF model file for the llama-cpp engine.")
-    openai_base_url: str = Field("http://127.0.0.1:11434/v1", description="OpenAI-compatible server URL.")
-    openai_model: str = Field("llama3.2", description="Model name the server knows.")
-    openai_api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
-    timeout_seconds: float = Field(60.0, gt=0, description="Model call timeout.")
     max_file_mb: float = Field(5.0, gt=0, description="Files larger than this are skipped with a warning.")
     chunk_tokens: int = Field(160, ge=32, le=230, description="Chunk size in cl100k tokens.")
-    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
 
     def corpus_dir(self) -> Path:
         return (self.corpus or locations.data_dir() / "articles").expanduser()
@@ -53,23 +48,26 @@ def _from_file(path: Path) -> dict[str, Any]:
     return data.get("news-assistant", data)
 
 
-def _from_env() -> dict[str, Any]:
+S = TypeVar("S", bound=IndexSettings)
+
+
+def _from_env(cls: type[BaseModel]) -> dict[str, Any]:
     out = {}
-    for name in Settings.model_fields:
+    for name in cls.model_fields:
         value = os.environ.get(ENV_PREFIX + name.upper())
         if value is not None and value != "":
             out[name] = value
     return out
 
 
-def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
-    """Settings from every layer; `overrides` (CLI flags) win, None values are ignored."""
+def load_layered(cls: type[S], overrides: dict[str, Any] | None = None) -> S:
+    """`cls` from every layer; `overrides` (CLI flags) win, None values are ignored."""
     merged: dict[str, Any] = {}
     merged.update(_from_file(locations.config_file()))
-    merged.update(_from_env())
+    merged.update(_from_env(cls))
     merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
     try:
-        return Settings(**merged)
+        return cls(**merged)
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
         raise ConfigError(f"invalid settings ({problems})", hint=f"Check flags, {ENV_PREFIX}* variables and {locations.config_file()}.") from None

@@ -37,11 +37,17 @@ class ArticleReadError(NewsAssistantError):
 
 
 class StoreError(NewsAssistantError):
+    """A store problem. Its remedy is named, not spelled out: the CLI says which
+    command to run and the chat which key to press (see `remedy`)."""
+
     title = "Index problem"
+    remedy: str | None = "rebuild"  # "build" | "rebuild" | None (nothing to do but wait)
 
 
 class StoreMissingError(StoreError):
     """No index has been built for this corpus yet."""
+
+    remedy = "build"
 
 
 class StoreMismatchError(StoreError):
@@ -55,12 +61,4 @@ class StoreCorruptError(StoreError):
 class StoreLockedError(StoreError):
     """Another process is rebuilding this store."""
 
-
-class EngineError(NewsAssistantError):
-    """An answer engine (local model or server) failed; the caller falls back."""
-
-    title = "Answer engine problem"
-
-
-class PromptError(NewsAssistantError):
-    title = "Prompt template problem"
+    remedy = None

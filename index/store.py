@@ -34,7 +34,9 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 META = "meta.sqlite"
 VECTORS = "vectors.faiss"
-REBUILD_HINT = "Run `assistant index --rebuild` to build it again from the articles."
+# The remedy (build again from the articles) is the error class's `remedy`; each front
+# end says it in its own terms (a command, a key).
+REBUILD_HINT: str | None = None
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles(
@@ -177,11 +179,20 @@ class Store:
         gen = current_generation(root)
         if gen is None:
             raise StoreMissingError(
-                f"no index at {root} yet", hint="Run `assistant index` to build it from your articles."
+                f"no index at {root} yet"
             )
         manifest = read_manifest(gen)
         check_spec(manifest, spec, root)
         return cls(root, gen, manifest)
+
+    @classmethod
+    def open_generation(cls, root: Path, generation: int) -> "Store | None":
+        """A past generation, read-only, while its folder is still there (a build keeps
+        the one before it); None once it is gone."""
+        gen = root / f"gen-{generation:06d}"
+        if not (gen / MANIFEST).is_file():
+            return None
+        return cls(root, gen, read_manifest(gen))
 
     def is_current(self) -> bool:
         """False once a newer build has replaced this generation."""

@@ -18,7 +18,8 @@ except ImportError:  # tests/ made a package
 from assistant.answer.answerer import Answerer
 from assistant.answer.checker import check_answer
 from assistant.answer.extractive import ExtractiveEngine
-from index.errors import EngineError
+from assistant.answer.types import Draft
+from assistant.errors import EngineError
 
 pytestmark = pytest.mark.slow
 AS_OF = date(2022, 2, 1)
@@ -43,7 +44,7 @@ def grushko_answer(na):
 def test_grushko_question_cites_fundamental_in_the_right_paragraph(na, grushko_answer):
     ans = grushko_answer
     store = na.store()
-    assert ans.engine == "extractive" and ans.notices == []
+    assert ans.engine == "extractive" and ans.notices == ()
     assert ans.hits, "the seed passage was not retrieved"
     fundamental = [c for c in ans.citations if "Fundamental" in c.quote]
     assert fundamental, [c.quote for c in ans.citations]
@@ -63,14 +64,15 @@ def test_grushko_question_cites_fundamental_in_the_right_paragraph(na, grushko_a
 def test_answer_records_what_answered(na, grushko_answer):
     info = grushko_answer.store
     manifest = na.store().manifest
-    assert info["generation"] == manifest.generation >= 1
+    assert grushko_answer.generation == manifest.generation >= 1
+    assert grushko_answer.as_json()["store"]["generation"] == manifest.generation
     assert info["model"] == "all-MiniLM-L6-v2"
     assert grushko_answer.as_of == "2022-02-01" and grushko_answer.search_query == QUESTION
 
 
 def test_as_of_before_the_article_leaves_it_out(na):
     ans = na.ask(QUESTION, as_of=date(2022, 1, 22))
-    assert ans.hits == [] and ans.citations == [] and ans.text == ""
+    assert ans.hits == () and ans.citations == () and ans.text == ""
     assert any("No passage" in n for n in ans.notices)
     assert any("1 article(s) dated after 2022-01-22" in n for n in ans.notices)
 
@@ -122,10 +124,14 @@ def test_model_answer_is_grounded_and_streamed(na, two_hits):
     pieces = ["Grushko spoke of an exchange ", '"Frank and clear as ever" [2]. ',
               'He called the talks "a total betrayal of Europe" [1].']
     engine = ScriptedEngine(pieces)
-    tokens: list[str] = []
-    ans = Answerer(na.embedder, engine).answer("What did Grushko say?", two_hits, as_of=AS_OF, on_token=tokens.append)
-    assert tokens == pieces
-    assert ans.engine == "scripted" and ans.notices == []
+    drafts: list[Draft] = []
+    ans = Answerer(na.embedder, engine).answer("What did Grushko say?", two_hits, as_of=AS_OF, on_draft=drafts.append)
+    # First "reading 2 passages", then each sentence once it is grounded, in the
+    # numbering of the finished answer.
+    assert drafts[0].sentences == () and drafts[0].passages == 2 and drafts[0].engine == "scripted"
+    assert [len(d.sentences) for d in drafts] == [0, 1, 2]
+    assert drafts[-1].sentences == ans.sentences and drafts[-1].citations == ans.citations
+    assert ans.engine == "scripted" and ans.notices == ()
     first, second = ans.sentences
     assert first.status == "supported" and "corrected" in first.note
     assert second.status == "unverified"
@@ -139,13 +145,13 @@ def test_model_answer_is_grounded_and_streamed(na, two_hits):
 
 def test_engine_failure_falls_back_to_extractive_with_a_notice(na, two_hits):
     engine = ScriptedEngine(["Grushko said "], error=EngineError("the model server went away", hint="Check it."))
-    tokens: list[str] = []
-    ans = Answerer(na.embedder, engine).answer(QUESTION, two_hits, as_of=AS_OF, on_token=tokens.append)
+    drafts: list[Draft] = []
+    ans = Answerer(na.embedder, engine).answer(QUESTION, two_hits, as_of=AS_OF, on_draft=drafts.append)
     assert ans.engine == "extractive"
     assert len(ans.notices) == 1 and "the model server went away" in ans.notices[0]
     assert "extractive" in ans.notices[0]
     assert ans.citations and all(s.status == "supported" for s in ans.sentences)
-    assert tokens[-1].startswith(ans.sentences[0].text)  # the extractive text was streamed too
+    assert drafts[-1].sentences == ans.sentences  # the extractive answer was shown too
     assert check_answer(ans, na.store()) == []
 
 
@@ -155,7 +161,7 @@ def test_engine_failure_falls_back_to_extractive_with_a_notice(na, two_hits):
 ])
 def test_fallback_notice_reads_well(na, two_hits, error, expected):
     ans = Answerer(na.embedder, ScriptedEngine([], error=error)).answer(QUESTION, two_hits, as_of=AS_OF)
-    assert ans.notices == [expected]
+    assert ans.notices == (expected,)
 
 
 def test_empty_model_output_falls_back_to_extractive(na, two_hits):
@@ -184,7 +190,7 @@ def test_cancelled_ask_is_not_added_to_the_session(na):
 
 def test_no_hits_gives_a_notice_not_an_error(na):
     ans = Answerer(na.embedder, ScriptedEngine(["never called"])).answer(QUESTION, [], as_of=AS_OF)
-    assert ans.sentences == [] and ans.citations == [] and ans.notices
+    assert ans.sentences == () and ans.citations == () and ans.notices
 
 
 @pytest.mark.parametrize("model_path", [None, "missing.gguf", "present"])

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.cli_common import hint_for
+
 from index.builder import build_index, build_lock, chunk_for_model, spec_for
 from index.chunker import ChunkerSettings, chunk_text
 from index.corpus import scan_corpus
@@ -183,7 +185,7 @@ def test_store_spec_mismatch(corpus, hashing, tmp_path):
                  StoreSpec(hashing.name, hashing.dim, ChunkerSettings(max_tokens=120).fingerprint())):
         with pytest.raises(StoreMismatchError) as info:
             Store.open(root, spec)
-        assert "assistant index --rebuild" in str(info.value)
+        assert info.value.remedy == "rebuild" and "--rebuild" in (hint_for(info.value) or "")
         assert "was built with" in str(info.value)
     # A build with other settings does not reuse the old vectors.
     rec = Recording(hashing)
@@ -196,7 +198,7 @@ def test_store_spec_mismatch(corpus, hashing, tmp_path):
 def test_missing_store(tmp_path):
     with pytest.raises(StoreMissingError) as info:
         Store.open(tmp_path / "nothing")
-    assert "assistant index" in str(info.value)
+    assert info.value.remedy == "build" and "assistant index" in (hint_for(info.value) or "")
 
 
 def test_chunks_are_resplit_until_the_model_reads_them_whole(seed_article):

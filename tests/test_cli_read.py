@@ -178,9 +178,9 @@ def test_terminal_output_neutralises_article_markup(capsys):
     hit = Hit(1, "a.txt", "a.txt", evil, "2022-01-01", "[i]Wire[/i]", "", 0, len(evil), evil, 0.5,
               duplicates=("b.txt",))
     cite = Citation(1, "a.txt", "a.txt", evil, "2022-01-01", "Wire", "", evil, 0, len(evil), 1)
-    ans = Answer("q", evil, [AnswerSentence(evil, (1,), "supported", 1.0),
-                             AnswerSentence("Nothing backs this.", (), "unsupported", 0.0)],
-                 [cite], [hit], "extractive", notices=["[b]note[/b]"])
+    ans = Answer("q", (AnswerSentence(evil, (1,), "supported", 1.0),
+                       AnswerSentence("Nothing backs this.", (), "unsupported", 0.0)),
+                 (cite,), (hit,), "extractive", notices=("[b]note[/b]",))
     print_answer(ans)
     print_hits(SearchResult("q", date(2022, 2, 1), [hit]))
     out = capsys.readouterr().out

@@ -4,8 +4,6 @@ becomes a notice and the extractive answer, never an exception."""
 
 from __future__ import annotations
 
-import json
-import socket
 import threading
 import time
 from datetime import date
@@ -15,140 +13,18 @@ import pytest
 
 try:
     from answer_fixtures import seed_index
+    from model_server import MODEL_PIECES, FakeOpenAI, free_port, sse  # noqa: F401
 except ImportError:  # tests/ made a package
     from tests.answer_fixtures import seed_index
+    from tests.model_server import MODEL_PIECES, FakeOpenAI, free_port, sse  # noqa: F401
 
 from assistant.answer.checker import check_answer
 from assistant.answer.engines import OpenAIEngine
-from index.errors import EngineError
+from assistant.errors import EngineError
 
 pytestmark = pytest.mark.slow
 AS_OF = date(2022, 2, 1)
 QUESTION = "How did Grushko describe the differences?"
-MODEL_PIECES = ["One of the two main Russian negotiators, ", "Alexander Grushko, ", "judged these differences ",
-                "\u201cFundamental\u201d", " [1]."]
-
-
-def sse(piece: str | None = None, raw: str | None = None, finish: str | None = None) -> bytes:
-    if raw is not None:
-        return f"data: {raw}\n\n".encode()
-    event = {"id": "x", "object": "chat.completion.chunk",
-             "choices": [{"index": 0, "delta": {"content": piece} if piece is not None else {}, "finish_reason": finish}]}
-    return f"data: {json.dumps(event)}\n\n".encode()
-
-
-class FakeOpenAI:
-    """A ThreadingHTTPServer whose behaviour is chosen per test (`mode`)."""
-
-    def __init__(self) -> None:
-        self.mode = "ok"
-        self.pieces = list(MODEL_PIECES)
-        self.requests: list[dict] = []
-        self.release = threading.Event()  # ends a "sleep" early at teardown
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args) -> None:  # keep pytest output clean
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                fake.requests.append({"path": self.path, "body": json.loads(body or b"{}"),
-                                      "auth": self.headers.get("Authorization")})
-                try:
-                    getattr(self, "mode_" + fake.mode.replace("-", "_"))()
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def start_stream(self, chunked: bool = False) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Cache-Control", "no-cache")
-                if chunked:
-                    self.send_header("Transfer-Encoding", "chunked")
-                else:
-                    self.send_header("Connection", "close")  # body ends when the socket closes
-                    self.close_connection = True
-                self.end_headers()
-
-            def send(self, data: bytes, chunked: bool = False) -> None:
-                if chunked:
-                    data = f"{len(data):x}\r\n".encode() + data + b"\r\n"
-                self.wfile.write(data)
-                self.wfile.flush()
-
-            def mode_ok(self) -> None:
-                self.start_stream()
-                self.send(b": keep-alive comment\n\n")
-                for p in fake.pieces:
-                    self.send(sse(p))
-                self.send(sse(finish="stop"))
-                self.send(b"data: [DONE]\n\n")
-
-            def mode_azure_first_chunk(self) -> None:
-                # Azure OpenAI opens every stream with a chunk whose choices are empty
-                # (prompt_filter_results); it carries no text and is no error.
-                self.start_stream()
-                self.send(sse(raw=json.dumps({"choices": [], "prompt_filter_results": []})))
-                for p in fake.pieces:
-                    self.send(sse(p))
-                self.send(b"data: [DONE]\n\n")
-
-            def mode_dies(self) -> None:
-                # Close-delimited body: the socket closes after two pieces, no [DONE].
-                self.start_stream()
-                for p in fake.pieces[:2]:
-                    self.send(sse(p))
-
-            def mode_dies_chunked(self) -> None:
-                # Chunked body cut off mid-chunk: a broken HTTP message.
-                self.start_stream(chunked=True)
-                self.send(sse(fake.pieces[0]), chunked=True)
-                self.wfile.write(b"400\r\ndata: {\"choi")
-                self.wfile.flush()
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-
-            def mode_http_500(self) -> None:
-                payload = b'{"error": {"message": "model crashed"}}'
-                self.send_response(500)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.send(payload)
-
-            def mode_sleep(self) -> None:
-                fake.release.wait(10)
-
-            def mode_stall_mid_stream(self) -> None:
-                self.start_stream()
-                self.send(sse(fake.pieces[0]))
-                fake.release.wait(10)
-
-            def mode_malformed(self) -> None:
-                self.start_stream()
-                self.send(sse(fake.pieces[0]))
-                self.send(b"data: {this is not json\n\n")
-                self.send(b"data: [DONE]\n\n")
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.handle_error = lambda request, address: None  # type: ignore[method-assign]
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self.thread.start()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 @pytest.fixture
@@ -169,19 +45,16 @@ def openai_assistant(seed_idx, base_url: str, timeout: float = 2):
 
 
 def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return free_port()
 
 
 def test_streamed_answer_is_grounded(seed_idx, server):
     na = openai_assistant(seed_idx, server.base_url)
-    tokens: list[str] = []
-    ans = na.ask(QUESTION, as_of=AS_OF, on_token=tokens.append)
-    assert tokens == MODEL_PIECES
-    assert ans.engine == "openai" and ans.notices == []
+    drafts: list = []
+    ans = na.ask(QUESTION, as_of=AS_OF, on_draft=drafts.append)
+    assert drafts[0].sentences == () and drafts[0].passages == len(ans.hits)
+    assert drafts[-1].sentences == ans.sentences  # shown once, already grounded
+    assert ans.engine == "openai" and ans.notices == ()
     (s,) = ans.sentences
     assert s.status == "supported" and s.citations == (1,)
     (c,) = ans.citations
@@ -200,7 +73,7 @@ def test_streamed_answer_is_grounded(seed_idx, server):
 def test_empty_choices_chunk_is_not_an_error(seed_idx, server):
     server.mode = "azure-first-chunk"
     ans = openai_assistant(seed_idx, server.base_url).ask(QUESTION, as_of=AS_OF)
-    assert ans.notices == [] and ans.engine == "openai"
+    assert ans.notices == () and ans.engine == "openai"
     assert "Fundamental" in ans.citations[0].quote
 
 
@@ -225,8 +98,7 @@ def assert_fell_back(ans, na, *words: str) -> None:
 def test_server_failures_fall_back_with_a_notice(seed_idx, server, mode, words):
     server.mode = mode
     na = openai_assistant(seed_idx, server.base_url)
-    tokens: list[str] = []
-    ans = na.ask(QUESTION, as_of=AS_OF, on_token=tokens.append)
+    ans = na.ask(QUESTION, as_of=AS_OF)
     assert_fell_back(ans, na, *words)
     assert server.requests, "the server was never asked"
 

@@ -110,10 +110,10 @@ def synthetic_answer(file: str = "news/a.txt", quote: str = EVIL, title: str = "
     cite = Citation(n=1, article_id=file, file=file, title=title, date="2022-01-02", source="Wire <i>",
                     url="http://evil.example", quote=quote, start=10, end=10 + len(quote), chunk_id=1)
     return Answer(
-        question="What <img src=x> happened?", text=f"{quote} [1]",
-        sentences=[AnswerSentence(quote, (1,), "supported", 1.0), AnswerSentence("An [unsupported](x) claim.", (), "unsupported", 0.1)],
-        citations=[cite], hits=[hit], engine="extractive", search_query="q [x](y)", as_of="2022-02-01",
-        notices=["Server said <html>"], store={"generation": 3, "model": "all-MiniLM-L6-v2"},
+        question="What <img src=x> happened?",
+        sentences=(AnswerSentence(quote, (1,), "supported", 1.0), AnswerSentence("An [unsupported](x) claim.", (), "unsupported", 0.1)),
+        citations=(cite,), hits=(hit,), engine="extractive", search_query="q [x](y)", as_of="2022-02-01",
+        notices=("Server said <html>",), generation=3, store={"model": "all-MiniLM-L6-v2"},
     )
 
 

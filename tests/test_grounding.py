@@ -38,8 +38,7 @@ def hits(store):
 
 def as_answer(text: str, hits) -> Answer:
     g = ground(text, hits)
-    return Answer(question="q", text=g.text, sentences=g.sentences, citations=g.citations, hits=list(hits),
-                  engine="test")
+    return Answer(question="q", sentences=g.sentences, citations=g.citations, hits=tuple(hits), engine="test")
 
 
 def assert_verbatim(answer: Answer, store) -> None:
@@ -133,16 +132,50 @@ def test_checker_catches_a_quote_that_is_not_the_article_text(hits, store):
     ans = as_answer("Grushko judged the differences fundamental [1].", hits)
     assert check_answer(ans, store) == []
     (c,) = ans.citations
-    ans.citations = [replace(c, start=c.start + 1)]
-    problems = check_answer(ans, store)
+    problems = check_answer(replace(ans, citations=(replace(c, start=c.start + 1),)), store)
     assert [p.n for p in problems] == [c.n]
-    ans.citations = [replace(c, article_id="gone.txt")]
-    assert "no longer in the index" in check_answer(ans, store)[0].reason
+    gone = replace(ans, citations=(replace(c, article_id="gone.txt"),))
+    assert "no longer in the index" in check_answer(gone, store)[0].reason
+
+
+def test_a_quote_that_fails_the_check_takes_its_marker_with_it(hits, store):
+    """The check runs before a citation is numbered: a failing quote leaves no [n]
+    behind in the text, and later citations are numbered without a gap."""
+    from assistant.answer.checker import verifier
+
+    real = verifier(store)
+    g = ground("Grushko judged the differences fundamental [1]. "
+               "Stoltenberg wants talks on missiles on European soil [2].", hits,
+               verify=lambda c: c.chunk_id != hits[0].chunk_id and real(c))
+    first, second = g.sentences
+    assert first.status == "unverified" and first.citations == () and "check" in first.note
+    assert second.status == "supported" and second.citations == (1,)
+    assert [c.n for c in g.citations] == [1] and g.citations[0].chunk_id == hits[1].chunk_id
+
+
+def test_streamed_text_is_grounded_sentence_by_sentence_in_the_final_numbering(hits, store):
+    """Fed token by token, a sentence is final once the next has begun: the numbers
+    shown while the model writes are the numbers of the finished answer."""
+    from assistant.answer.grounding import Grounder
+
+    text = ("Stoltenberg wants talks on missiles on European soil [2]. "
+            'Grushko spoke of an exchange "Frank and clear as ever" [1]. Mr. Grushko judged the differences fundamental [1].')
+    g = Grounder(hits)
+    seen: list[tuple[str, tuple[int, ...]]] = []
+    for i in range(0, len(text), 3):
+        seen += [(s.text, s.citations) for s in g.feed(text[i : i + 3])]
+        # Nothing is emitted before the sentence after it has a few words.
+        assert len(seen) <= text[: i + 3].count(". ")
+    seen += [(s.text, s.citations) for s in g.finish()]
+    whole = ground(text, hits)
+    assert seen == [(s.text, s.citations) for s in whole.sentences]
+    assert [n for _, c in seen for n in c] == [1, 2, 2] or [n for _, c in seen for n in c] == [1, 2, 3]
+    assert seen[2][0].startswith("Mr. Grushko")
 
 
 def test_no_passages_means_everything_unsupported():
     g = ground("Something happened [1].", [])
-    assert [s.status for s in g.sentences] == ["unsupported"] and g.citations == []
+    assert [s.status for s in g.sentences] == ["unsupported"] and g.citations == ()
 
 
 def test_split_answer_moves_trailing_markers_to_their_sentence():

@@ -14,9 +14,9 @@ except ImportError:  # tests/ made a package
     from tests.answer_fixtures import make_hit
 
 from assistant.prompts import REQUIRED, format_passages, load_all, load_prompt, parse_template, prompts_dir
-from index.errors import PromptError
+from assistant.errors import PromptError
 
-SHIPPED = Path(__file__).resolve().parent.parent / "prompts"
+SHIPPED = Path(__file__).resolve().parent.parent / "assistant" / "prompts"
 
 
 @pytest.fixture(autouse=True)

@@ -126,7 +126,7 @@ def test_model_rewrite_is_used_when_an_engine_is_given(seed_idx):
 def test_failing_model_rewrite_falls_back_with_a_notice(tmp_path):
     from assistant.api import NewsAssistant
     from index.embedder import HashingEmbedder
-    from index.errors import EngineError
+    from assistant.errors import EngineError
 
     try:
         from answer_fixtures import make_hit
@@ -142,7 +142,7 @@ def test_failing_model_rewrite_falls_back_with_a_notice(tmp_path):
             raise EngineError("server down")
 
     na = NewsAssistant.from_settings(embedder=HashingEmbedder(), corpus=tmp_path, store=tmp_path / "s")
-    session = ChatSession(turns=[Turn(FIRST, Answer(FIRST, "x", [], [], [make_hit("x")], "extractive",
+    session = ChatSession(turns=[Turn(FIRST, Answer(FIRST, (), (), (make_hit("x"),), "extractive",
                                                     search_query=FIRST))])
     query, notices = na.standalone_query("What did he say after that?", session, Broken())
     assert "Grushko" in query
@@ -166,7 +166,7 @@ def test_save_and_load_round_trip(conversation, tmp_path):
     a, b = session.turns[0].answer, loaded.turns[0].answer
     assert b.citations == a.citations and b.sentences == a.sentences
     assert [h.as_json() for h in b.hits] == [h.as_json() for h in a.hits]
-    assert b.store == a.store and b.store["generation"] >= 1
+    assert b.store == a.store and b.generation == a.generation >= 1
     # A reopened conversation goes on where it stopped.
     assert loaded.previous_queries() == session.previous_queries()
 

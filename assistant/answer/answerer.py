@@ -1,21 +1,35 @@
-"""From passages to a grounded answer: the chosen engine writes, grounding aligns
-every sentence to a verbatim quote, and a failing model falls back to the
-extractive answer with a notice instead of an error."""
+"""From passages to a checked answer, in one pass.
+
+The extractive engine picks verbatim spans, which are cited as they are; a model's
+text is grounded sentence by sentence while it streams. Every quote is checked
+against the store generation the passages came from before it gets a number, and
+a failing model falls back to the extractive answer with a notice instead of an
+error. What callers get back is a finished, frozen `Answer`; what they see while
+it is made are `Draft`s in the same numbering.
+"""
 
 from __future__ import annotations
 
 import threading
 from datetime import date
-from typing import Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-from assistant.answer.engines import GenerativeEngine, OnToken
+from assistant.answer.engines import GenerativeEngine
 from assistant.answer.extractive import ExtractiveEngine
-from assistant.answer.grounding import ground
-from assistant.answer.types import Answer
+from assistant.answer.grounding import Grounder, Verify
+from assistant.answer.types import Answer, Draft
+from assistant.errors import EngineError
 from assistant.prompts import format_passages, load_prompt
 from assistant.retriever import Hit
 from index.embedder import Embedder
-from index.errors import EngineError
+
+
+OnDraft = Callable[[Draft], None]
+
+
+def _fallback_notice(e: EngineError) -> str:
+    parts = [e.message.rstrip(". "), (e.hint or "").strip(), "Showing the extractive answer instead."]
+    return parts[0] + ". " + " ".join(p for p in parts[1:] if p)
 
 
 class Answerer:
@@ -37,36 +51,51 @@ class Answerer:
         *,
         as_of: date,
         search_query: str = "",
-        on_token: OnToken | None = None,
+        on_draft: OnDraft | None = None,
         cancel: threading.Event | None = None,
-        store_info: dict | None = None,
+        verify: Verify | None = None,
+        generation: int | None = None,
+        store_info: Mapping[str, Any] | None = None,
+        notices: Sequence[str] = (),
     ) -> Answer:
-        notices: list[str] = []
-        text = ""
+        notes = list(notices)
         engine_used = self.extractive.name
+        grounder = Grounder(hits, None, verify)
+
+        def show(engine: str) -> None:
+            if on_draft is not None:
+                on_draft(Draft(tuple(grounder.sentences), tuple(grounder.citations), engine, len(hits)))
+
         if not hits:
-            notices.append("No passage in the index matches this question (check the as-of date and filters).")
+            notes.append("No passage in the index matches this question (check the as-of date and filters).")
         elif self.engine is not None:
+            engine_used = self.engine.name
+            show(engine_used)
+            # A model's paraphrase is checked with meaning as well as words.
+            grounder = Grounder(hits, self.embedder, verify)
             prompt = load_prompt("answer").render(question=question, passages=format_passages(hits), as_of=as_of.isoformat())
+
+            def on_token(piece: str) -> None:
+                if grounder.feed(piece):
+                    show(engine_used)
+
             try:
-                text = self.engine.generate(prompt, on_token, cancel)
-                engine_used = self.engine.name
+                self.engine.generate(prompt, on_token, cancel)
+                if grounder.finish():
+                    show(engine_used)
             except EngineError as e:
-                # Joined part by part: without a hint the old f-string left "message.  Showing".
-                parts = [e.message.rstrip(". "), (e.hint or "").strip(), "Showing the extractive answer instead."]
-                notices.append(". ".join(parts[:1]) + ". " + " ".join(p for p in parts[1:] if p))
-                text = ""
+                notes.append(_fallback_notice(e))
+                grounder = Grounder(hits, None, verify)
+                engine_used = self.extractive.name
         cancelled = cancel is not None and cancel.is_set()
-        if hits and not text.strip() and not cancelled:
-            text = self.extractive.compose(question, hits)
+        if hits and not grounder.sentences and not cancelled:
             engine_used = self.extractive.name
-            if on_token and text:
-                on_token(text)
-        # A model's paraphrase is checked with meaning as well as words; extractive
-        # sentences are verbatim and need only the exact comparison.
-        grounded = ground(text, hits, self.embedder if engine_used != self.extractive.name else None)
+            for span in self.extractive.select(question, hits):
+                grounder.cite_span(span)
+            show(engine_used)
+        done = grounder.result()
         return Answer(
-            question=question, text=grounded.text, sentences=grounded.sentences, citations=grounded.citations,
-            hits=list(hits), engine=engine_used, search_query=search_query or question, as_of=as_of.isoformat(),
-            notices=notices, store=store_info or {}, cancelled=cancelled,
+            question=question, sentences=done.sentences, citations=done.citations, hits=tuple(hits),
+            engine=engine_used, generation=generation, search_query=search_query or question,
+            as_of=as_of.isoformat(), notices=tuple(notes), store=dict(store_info or {}), cancelled=cancelled,
         )

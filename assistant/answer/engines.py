@@ -14,9 +14,12 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
-from index.errors import EngineError
+from assistant.errors import EngineError
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
 
 OnToken = Callable[[str], None]
 
@@ -31,17 +34,19 @@ class GenerativeEngine(Protocol):
 class OpenAIEngine:
     name = "openai"
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout: float = 60.0,
+                 temperature: float = 0.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key = api_key
         self.timeout = timeout
+        self.temperature = temperature
 
     def generate(self, prompt: str, on_token: OnToken | None = None, cancel: threading.Event | None = None) -> str:
         import httpx
 
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        body = {"model": self.model, "stream": True, "temperature": 0.1,
+        body = {"model": self.model, "stream": True, "temperature": self.temperature,
                 "messages": [{"role": "user", "content": prompt}]}
         url = f"{self.base_url}/chat/completions"
         out: list[str] = []
@@ -153,9 +158,10 @@ class LlamaCppEngine:
     _models: dict[str, object] = {}
     _lock = threading.Lock()
 
-    def __init__(self, model_path: Path | None, max_tokens: int = 400) -> None:
+    def __init__(self, model_path: Path | None, max_tokens: int = 400, temperature: float = 0.0) -> None:
         self.model_path = model_path
         self.max_tokens = max_tokens
+        self.temperature = temperature
 
     def _model(self):
         if self.model_path is None:
@@ -182,7 +188,7 @@ class LlamaCppEngine:
         out: list[str] = []
         try:
             for event in llm.create_chat_completion(
-                messages=[{"role": "user", "content": prompt}], stream=True, temperature=0.1, max_tokens=self.max_tokens
+                messages=[{"role": "user", "content": prompt}], stream=True, temperature=self.temperature, max_tokens=self.max_tokens
             ):
                 if cancel is not None and cancel.is_set():
                     break
@@ -198,11 +204,13 @@ class LlamaCppEngine:
         return "".join(out)
 
 
-def make_engine(settings) -> GenerativeEngine | None:
-    """The configured model engine, or None for the extractive default."""
+def make_engine(settings: "Settings") -> GenerativeEngine | None:
+    """The configured model engine, or None for the extractive default. The one place
+    an engine is chosen: the CLI and the chat pass a name to the API, which comes here."""
     if settings.engine == "openai":
         key = os.environ.get(settings.openai_api_key_env)
-        return OpenAIEngine(settings.openai_base_url, settings.openai_model, key, settings.timeout_seconds)
+        return OpenAIEngine(settings.openai_base_url, settings.openai_model, key, settings.timeout_seconds,
+                            settings.temperature)
     if settings.engine == "llama-cpp":
-        return LlamaCppEngine(settings.llama_model_path)
+        return LlamaCppEngine(settings.llama_model_path, temperature=settings.temperature)
     return None

@@ -1,5 +1,6 @@
 """The extractive engine: no model to download, works everywhere. It answers with
-the passages' own most relevant sentences, verbatim, each cited."""
+the passages' own most relevant sentences, verbatim: it picks spans, and the
+answerer cites them as they are."""
 
 from __future__ import annotations
 
@@ -53,7 +54,3 @@ class ExtractiveEngine:
             chosen.append(cands[j])
             chosen_terms.append(terms)
         return chosen
-
-    def compose(self, question: str, hits: Sequence[Hit]) -> str:
-        """Answer text with [n] markers pointing at passages (1-based)."""
-        return " ".join(f"{s.text} [{s.passage + 1}]" for s in self.select(question, hits))

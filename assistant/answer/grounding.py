@@ -1,18 +1,29 @@
 """Grounding is the program's job, not the model's.
 
-Every sentence of an answer is aligned to the passage span that supports it best;
-citation numbers come from that alignment, so a model's `[n]` pointing at the wrong
-passage is corrected and one it invented is dropped. Text in quotation marks must be
-an exact substring (after normalising whitespace and quote characters) of a cited
-passage or the sentence is marked unverified. A sentence whose best support is below
-the threshold is marked unsupported. Quotes shown are always verbatim article spans.
+A `Grounder` turns answer sentences into checked `AnswerSentence`s and numbers the
+citations in the order they are first used; that numbering is the only one a reader
+ever sees, from the first streamed sentence to the export.
+
+- Spans chosen by the extractive engine are verbatim already: they are cited as they
+  are (`cite_span`), with no second search for them.
+- A model's sentences are aligned (`ground_sentence`) to the passage span that
+  supports them best; a model's `[n]` pointing at the wrong passage is corrected and
+  one it invented is dropped. Text in quotation marks must be an exact substring
+  (after normalising whitespace and quote characters) of a cited passage or the
+  sentence is marked unverified. A sentence whose best support is below the
+  threshold is marked unsupported.
+- Every citation is checked with `verify` (against the store generation the answer
+  is made from) before it gets a number: a quote that fails never gets a marker.
+
+A model's text streams in through `feed`; a sentence is grounded once the next one
+has begun, so what is shown while the model writes is already final.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -26,52 +37,69 @@ SUPPORT_THRESHOLD = 0.45
 # A model's own citation is kept when its passage supports the sentence nearly as well
 # as the best one: the model may know why it chose it.
 KEEP_CLAIM_MARGIN = 0.1
+# Words a following sentence must have before the one before it counts as finished:
+# the splitter's decision ("Mr. Smith" is no boundary) can depend on the next words.
+_SETTLED_WORDS = 3
+
 _MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _LEADING_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
-
-
-@dataclass(frozen=True)
-class Grounded:
-    text: str
-    sentences: list[AnswerSentence]
-    citations: list[Citation]
-
-
 _GLUED_MARKER = re.compile(r"([.!?…][\"'”’)\]]*)(\[\d)")
+# Prompt scaffolding a small model copies into its answer: passage tags, the
+# template's literal placeholder, and "According to passage [3]," openings.
+_PROMPT_TAG = re.compile(r"</?\s*passage\b[^>]*>", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"\[\s*n\s*\]")
+_PASSAGE_REF = re.compile(
+    r"^(?:according to|as (?:stated|reported|said) in|based on|in)\s+(?:the\s+)?passages?\s*(?:\[?\d+\]?(?:\s*(?:,|and)\s*\[?\d+\]?)*)?\s*,?\s*",
+    re.IGNORECASE,
+)
+
+Verify = Callable[[Citation], bool]
+
+
+def clean_model_text(text: str) -> str:
+    """A model's answer without the prompt's markup."""
+    return _PLACEHOLDER.sub("", _PROMPT_TAG.sub(" ", text))
+
+
+def _drop_passage_reference(sentence: str) -> str:
+    m = _PASSAGE_REF.match(sentence)
+    if not m or m.end() >= len(sentence):
+        return sentence
+    rest = sentence[m.end():]
+    return rest[0].upper() + rest[1:]
 
 
 def quote_in(quoted: str, passage: str) -> bool:
     """Whether quoted words are verbatim in the passage, after normalising whitespace and
-    quote characters. Only the first letter may differ in case: a quote woven into a
-    sentence ("said that “the differences ...”") legitimately lowercases it."""
+    quote characters. Sentence punctuation may sit inside the quotation marks ("is
+    “Squid Game.”") without being in the passage. Only the first letter may differ in
+    case: a quote woven into a sentence legitimately lowercases it."""
     q = normalize_for_quote(quoted)
     p = normalize_for_quote(passage)
-    if not q:
-        return False
-    if q in p:
-        return True
-    return q[0].swapcase() + q[1:] in p
+    forms = {q, q.rstrip(".,;:!?…").rstrip()}
+    for form in forms:
+        if form and (form in p or form[0].swapcase() + form[1:] in p):
+            return True
+    return False
 
 
 def split_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
     """Sentences of a model's answer with the [n] numbers it gave each."""
-    out = []
+    out: list[tuple[str, tuple[int, ...]]] = []
     # "...“Fundamental”.[1] Mr. ...": with no space after the period the splitter sees
     # no boundary; a marker glued to end punctuation gets its space back.
-    text = _GLUED_MARKER.sub(r"\1 \2", text)
+    text = _GLUED_MARKER.sub(r"\1 \2", clean_model_text(text))
     for s, e in sentence_spans(text):
         raw = text[s:e]
         # "Fact one. [1] Fact two. [2]": the splitter starts a sentence at "[1]", but a
-        # marker leading a sentence closes the one before it (it used to be credited to
-        # the next sentence, shifting every claimed citation by one).
+        # marker leading a sentence closes the one before it.
         lead = _LEADING_MARKERS.match(raw)
         if lead and out:
             prev, prev_claimed = out[-1]
-            out[-1] = (prev, prev_claimed + tuple(
-                int(n) for m in _MARKER.finditer(lead.group(0)) for n in re.split(r"[,;]", m.group(1))))
+            out[-1] = (prev, prev_claimed + _numbers(lead.group(0)))
             raw = raw[lead.end():]
-        claimed = tuple(int(n) for m in _MARKER.finditer(raw) for n in re.split(r"[,;]", m.group(1)))
-        clean = " ".join(_MARKER.sub("", raw).split())
+        claimed = _numbers(raw)
+        clean = _drop_passage_reference(" ".join(_MARKER.sub("", raw).split()))
         if not clean or clean in {".", "!", "?"}:
             # A marker alone after the period belongs to the sentence before it.
             if out and claimed:
@@ -82,19 +110,8 @@ def split_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
     return out
 
 
-def _candidates(hits: Sequence[Hit]) -> tuple[list[Span], np.ndarray]:
-    """Every sentence of every passage, and every pair of neighbouring sentences
-    (flagged in the second value)."""
-    spans: list[Span] = []
-    is_pair: list[bool] = []
-    for i, h in enumerate(hits):
-        sents = passage_sentences(i, h.text)
-        spans.extend(sents)
-        is_pair.extend([False] * len(sents))
-        for a, b in zip(sents, sents[1:]):
-            spans.append(Span(i, a.start, b.end, h.text[a.start : b.end]))
-            is_pair.append(True)
-    return spans, np.array(is_pair, dtype=bool)
+def _numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(n) for m in _MARKER.finditer(text) for n in re.split(r"[,;]", m.group(1)))
 
 
 def lexical_support(sentence_terms: list[str], span_terms: set[str]) -> float:
@@ -104,57 +121,122 @@ def lexical_support(sentence_terms: list[str], span_terms: set[str]) -> float:
     return sum(1 for t in sentence_terms if t in span_terms) / len(sentence_terms)
 
 
-def ground(answer_text: str, hits: Sequence[Hit], embedder: Embedder | None = None) -> Grounded:
-    parts = split_answer(answer_text)
-    cands, is_pair = _candidates(hits)
-    if not parts:
-        return Grounded("", [], [])
-    cand_terms = [set(content_terms(c.text)) for c in cands]
-    scores = np.zeros((len(parts), len(cands)), dtype=np.float64)
-    for i, (sentence, _) in enumerate(parts):
-        terms = content_terms(sentence)
-        for j, ct in enumerate(cand_terms):
-            scores[i, j] = lexical_support(terms, ct)
-    if embedder is not None and cands:
-        vecs = embedder.embed([p for p, _ in parts] + [c.text for c in cands])
-        dense = vecs[: len(parts)] @ vecs[len(parts) :].T
-        scores = 0.5 * scores + 0.5 * np.clip(dense, 0.0, 1.0)
-    # Prefer a single sentence to a pair unless the pair clearly supports more.
-    scores[:, is_pair] -= 0.05
+@dataclass(frozen=True)
+class Grounded:
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
 
-    numbering: dict[tuple[int, int, int], int] = {}
-    citations: list[Citation] = []
-    sentences: list[AnswerSentence] = []
-    rendered: list[str] = []
-    for i, (sentence, claimed) in enumerate(parts):
+
+class Grounder:
+    """Grounds the sentences of one answer against its passages."""
+
+    def __init__(self, hits: Sequence[Hit], embedder: Embedder | None = None, verify: Verify | None = None) -> None:
+        self.hits = list(hits)
+        self.embedder = embedder
+        self.verify = verify
+        self.sentences: list[AnswerSentence] = []
+        self.citations: list[Citation] = []
+        self._numbering: dict[tuple[int, int, int], int] = {}
+        self._buffer = ""
+        self._emitted = 0
+        self._cands: list[Span] | None = None
+
+    # -- candidates: every sentence of every passage, and neighbouring pairs ----------
+    def _prepare(self) -> None:
+        if self._cands is not None:
+            return
+        cands: list[Span] = []
+        is_pair: list[bool] = []
+        for i, h in enumerate(self.hits):
+            sents = passage_sentences(i, h.text)
+            cands.extend(sents)
+            is_pair.extend([False] * len(sents))
+            for a, b in zip(sents, sents[1:]):
+                cands.append(Span(i, a.start, b.end, h.text[a.start : b.end]))
+                is_pair.append(True)
+        self._cands = cands
+        self._is_pair = np.array(is_pair, dtype=bool)
+        self._cand_terms = [set(content_terms(c.text)) for c in cands]
+        self._cand_vecs = self.embedder.embed([c.text for c in cands]) if self.embedder is not None and cands else None
+
+    def _scores(self, sentence: str) -> np.ndarray:
+        assert self._cands is not None
+        terms = content_terms(sentence)
+        scores = np.array([lexical_support(terms, ct) for ct in self._cand_terms], dtype=np.float64)
+        if self._cand_vecs is not None and self.embedder is not None:
+            dense = self._cand_vecs @ self.embedder.embed([sentence])[0]
+            scores = 0.5 * scores + 0.5 * np.clip(dense, 0.0, 1.0)
+        # Prefer a single sentence to a pair unless the pair clearly supports more.
+        return scores - 0.05 * self._is_pair
+
+    # -- citations -------------------------------------------------------------------
+    def _cite(self, span: Span) -> int | None:
+        """The citation number of `span`, or None when its quote fails the check."""
+        hit = self.hits[span.passage]
+        key = (hit.chunk_id, span.start, span.end)
+        if key in self._numbering:
+            return self._numbering[key]
+        citation = Citation(
+            n=len(self.citations) + 1, article_id=hit.article_id, file=hit.file, title=hit.title, date=hit.date,
+            source=hit.source, url=hit.url, quote=span.text, start=hit.start + span.start,
+            end=hit.start + span.end, chunk_id=hit.chunk_id,
+        )
+        if self.verify is not None and not self.verify(citation):
+            return None
+        self._numbering[key] = citation.n
+        self.citations.append(citation)
+        return citation.n
+
+    def _add(self, text: str, span: Span | None, status: str, support: float, note: str) -> AnswerSentence:
+        nums: tuple[int, ...] = ()
+        if span is not None and status != "unsupported":
+            n = self._cite(span)
+            if n is None:
+                status, note = "unverified", "the quote failed the check against the index and was left out"
+            else:
+                nums = (n,)
+        sentence = AnswerSentence(text, nums, status, round(support, 3), note)  # type: ignore[arg-type]
+        self.sentences.append(sentence)
+        return sentence
+
+    def cite_span(self, span: Span) -> AnswerSentence:
+        """A verbatim span of a passage (the extractive engine's pick), cited as is."""
+        return self._add(span.text, span, "supported", 1.0, "")
+
+    def ground_sentence(self, sentence: str, claimed: tuple[int, ...] = ()) -> AnswerSentence:
+        """A model's sentence, aligned to the passage span that supports it best."""
+        self._prepare()
+        cands = self._cands or []
         status, note, chosen = "unsupported", "", None
+        support = 0.0
         if cands:
-            j = int(np.argmax(scores[i]))
-            best = float(scores[i, j])
+            scores = self._scores(sentence)
+            j = int(np.argmax(scores))
+            best = float(scores[j])
             chosen_j = j
-            claimed_idx = [n - 1 for n in claimed if 1 <= n <= len(hits)]
+            claimed_idx = [n - 1 for n in claimed if 1 <= n <= len(self.hits)]
             if claimed_idx:
-                claim_j = max((k for k in range(len(cands)) if cands[k].passage in claimed_idx), key=lambda k: scores[i, k], default=None)
-                if claim_j is not None and scores[i, claim_j] >= best - KEEP_CLAIM_MARGIN:
+                claim_j = max((k for k in range(len(cands)) if cands[k].passage in claimed_idx),
+                              key=lambda k: scores[k], default=None)
+                if claim_j is not None and scores[claim_j] >= best - KEEP_CLAIM_MARGIN:
                     chosen_j = claim_j
                 else:
-                    note = f"citation {', '.join(f'[{n}]' for n in claimed)} corrected to the passage that supports it"
+                    note = (f"the model cited passage {', '.join(f'[{n}]' for n in claimed)}; "
+                            "corrected to the passage that supports the sentence")
             elif claimed:
-                note = "citation to a passage that does not exist removed"
-            support = float(scores[i, chosen_j])
+                note = f"the model cited passage {', '.join(f'[{n}]' for n in claimed)}, which does not exist; removed"
+            support = float(scores[chosen_j])
             if support >= SUPPORT_THRESHOLD:
                 status, chosen = "supported", cands[chosen_j]
             else:
                 note = "no passage supports this sentence"
         else:
-            support = 0.0
             note = "no passages were retrieved"
         # Quotation marks promise verbatim text: check it against the cited passage, then any.
         for quoted in quoted_segments(sentence):
             where = [c for c in ([chosen] if chosen else []) if quote_in(quoted, c.text)]
             if not where:
-                where = [c for c in cands if quote_in(quoted, c.text)]
-                where.sort(key=lambda c: c.end - c.start)
+                where = sorted((c for c in cands if quote_in(quoted, c.text)), key=lambda c: c.end - c.start)
             if where:
                 chosen = where[0]
                 if status != "supported":
@@ -162,19 +244,36 @@ def ground(answer_text: str, hits: Sequence[Hit], embedder: Embedder | None = No
             else:
                 status, note = "unverified", f'the quoted words "{quoted}" are not in any source'
                 break
-        nums: tuple[int, ...] = ()
-        if chosen is not None and status != "unsupported":
-            hit = hits[chosen.passage]
-            key = (hit.chunk_id, chosen.start, chosen.end)
-            if key not in numbering:
-                numbering[key] = len(citations) + 1
-                citations.append(Citation(
-                    n=numbering[key], article_id=hit.article_id, file=hit.file, title=hit.title, date=hit.date,
-                    source=hit.source, url=hit.url, quote=chosen.text, start=hit.start + chosen.start,
-                    end=hit.start + chosen.end, chunk_id=hit.chunk_id,
-                ))
-            nums = (numbering[key],)
-        sentences.append(AnswerSentence(sentence, nums, status, round(support, 3), note))
-        rendered.append(sentence + "".join(f" [{n}]" for n in nums))
-    return Grounded(" ".join(rendered), sentences, citations)
+        return self._add(sentence, chosen, status, support, note)
 
+    # -- a model's text, whole or streamed -----------------------------------------------
+    def feed(self, piece: str) -> list[AnswerSentence]:
+        """Take more of a model's answer; returns the sentences it finished."""
+        self._buffer += piece
+        parts = split_answer(self._buffer)
+        # The last sentence may still grow; the one before it is over only once the
+        # last has a few words (a marker or an abbreviation may still join them).
+        done = len(parts) - 1
+        if parts and len(parts[-1][0].split()) < _SETTLED_WORDS:
+            done -= 1
+        new = parts[self._emitted : done]
+        self._emitted = max(self._emitted, done)
+        return [self.ground_sentence(*p) for p in new]
+
+    def finish(self) -> list[AnswerSentence]:
+        """The rest of a model's answer, once it has ended."""
+        parts = split_answer(self._buffer)
+        rest = parts[self._emitted :]
+        self._emitted = len(parts)
+        return [self.ground_sentence(*p) for p in rest]
+
+    def result(self) -> Grounded:
+        return Grounded(tuple(self.sentences), tuple(self.citations))
+
+
+def ground(answer_text: str, hits: Sequence[Hit], embedder: Embedder | None = None, verify: Verify | None = None) -> Grounded:
+    """A whole answer text, grounded."""
+    g = Grounder(hits, embedder, verify)
+    g.feed(answer_text)
+    g.finish()
+    return g.result()

@@ -8,6 +8,7 @@ from assistant.answer.types import Answer, AnswerSentence, Citation
 from assistant.retriever import Hit
 
 _HIT_FIELDS = set(Hit.__dataclass_fields__)
+_CITATION_FIELDS = set(Citation.__dataclass_fields__)
 
 
 def answer_from_json(d: dict[str, Any]) -> Answer:
@@ -16,10 +17,14 @@ def answer_from_json(d: dict[str, Any]) -> Answer:
         h = {k: v for k, v in h.items() if k in _HIT_FIELDS}
         h["duplicates"] = tuple(h.get("duplicates", ()))
         hits.append(Hit(**h))
+    store = dict(d.get("store", {}))
+    generation = store.pop("generation", None)
     return Answer(
-        question=d["question"], text=d["answer"],
-        sentences=[AnswerSentence(s["text"], tuple(s["citations"]), s["status"], s["support"], s.get("note", "")) for s in d["sentences"]],
-        citations=[Citation(**c) for c in d["citations"]], hits=hits, engine=d["engine"],
-        search_query=d.get("search_query", ""), as_of=d.get("as_of", ""), notices=d.get("notices", []),
-        store=d.get("store", {}), cancelled=d.get("cancelled", False),
+        question=d["question"],
+        sentences=tuple(AnswerSentence(s["text"], tuple(s["citations"]), s["status"], s["support"], s.get("note", ""))
+                        for s in d["sentences"]),
+        citations=tuple(Citation(**{k: v for k, v in c.items() if k in _CITATION_FIELDS}) for c in d["citations"]),
+        hits=tuple(hits), engine=d["engine"], generation=generation if isinstance(generation, int) else None,
+        search_query=d.get("search_query", ""), as_of=d.get("as_of", ""), notices=tuple(d.get("notices", [])),
+        store=store, cancelled=d.get("cancelled", False),
     )

@@ -63,3 +63,9 @@ _QUOTED = re.compile(r"[\"“„«]([^\"“”„«»]{2,}?)[\"”»]")
 def quoted_segments(sentence: str) -> list[str]:
     """Text the sentence puts in double quotation marks (at least two words)."""
     return [m.group(1).strip() for m in _QUOTED.finditer(sentence) if len(m.group(1).split()) >= 2]
+
+
+def quote_at(text: str | None, start: int, end: int, quote: str) -> bool:
+    """Whether `text` holds exactly `quote` at `start`..`end`: the one definition of a
+    verbatim quote."""
+    return bool(text) and bool(quote) and text[start:end] == quote  # type: ignore[index]

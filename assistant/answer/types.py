@@ -1,10 +1,14 @@
 """Values of an answer. Citations are data: each is a verbatim span of an article,
-with its offsets, and the numbers in the answer text come from them."""
+with its offsets, and the numbers shown in the answer come from them.
+
+An `Answer` leaves the answerer whole and checked: frozen, every quote proved against
+the index generation named in `generation`, and its text rendered from its sentences
+(so a citation that failed the check cannot leave its marker behind)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal, Mapping
 
 from assistant.retriever import Hit
 
@@ -20,12 +24,12 @@ class Citation:
     date: str | None
     source: str
     url: str
-    quote: str  # == article text[start:end], checked by assistant.answer.checker
+    quote: str  # == article text[start:end], checked against the store before it is shown
     start: int
     end: int
     chunk_id: int
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -37,29 +41,52 @@ class AnswerSentence:
     support: float  # 0..1 how well the best quote supports it
     note: str = ""  # why it is unsupported/unverified, or which citation was corrected
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def marked(self) -> str:
+        """The sentence with its citation markers, as in `Answer.text`."""
+        return self.text + "".join(f" [{n}]" for n in self.citations)
 
-@dataclass
+
+@dataclass(frozen=True)
 class Answer:
     question: str
-    text: str  # sentences with [n] markers, as shown to the user
-    sentences: list[AnswerSentence]
-    citations: list[Citation]
-    hits: list[Hit]
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+    hits: tuple[Hit, ...]
     engine: str
+    generation: int | None = None  # the index generation every quote was checked against
     search_query: str = ""  # the standalone query used for retrieval
     as_of: str = ""
-    notices: list[str] = field(default_factory=list)  # e.g. engine failed, fell back
-    store: dict = field(default_factory=dict)  # generation, model: what answered
+    notices: tuple[str, ...] = ()  # e.g. engine failed, fell back
+    store: Mapping[str, Any] = field(default_factory=dict)  # model, store path, build time
     cancelled: bool = False
 
-    def as_json(self) -> dict:
+    @property
+    def text(self) -> str:
+        """Sentences with [n] markers: the one numbering, from streaming to export."""
+        return " ".join(s.marked for s in self.sentences)
+
+    def as_json(self) -> dict[str, Any]:
         return {
             "question": self.question, "search_query": self.search_query, "as_of": self.as_of,
-            "answer": self.text, "engine": self.engine, "notices": self.notices,
+            "answer": self.text, "engine": self.engine, "notices": list(self.notices),
             "sentences": [s.as_json() for s in self.sentences],
             "citations": [c.as_json() for c in self.citations],
-            "hits": [h.as_json() for h in self.hits], "store": self.store, "cancelled": self.cancelled,
+            "hits": [h.as_json() for h in self.hits],
+            "store": {**self.store, "generation": self.generation}, "cancelled": self.cancelled,
         }
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer while it is being made: the sentences grounded so far. A draft with
+    fewer sentences than the one before means start again (a model that failed
+    mid-answer is replaced by the extractive answer)."""
+
+    sentences: tuple[AnswerSentence, ...]
+    citations: tuple[Citation, ...]
+    engine: str
+    passages: int  # how many passages the engine is reading

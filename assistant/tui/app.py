@@ -9,6 +9,7 @@ reach `worker_state_changed`, which shows them as notifications; the app keeps g
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on
@@ -23,22 +24,24 @@ from assistant.tui.messages import (
     AnswerChosen, AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, IndexBuilt, IndexMissing,
     IndexOpened, SourceOpened,
 )
-from assistant.tui.safe_text import clean
+from assistant.untrusted import escape_controls, file_name
 from assistant.tui.screens.chat import ChatScreen
-from assistant.tui.state import AskRequest, ChatOptions
+from assistant.tui.state import AskRequest, ChatOptions, IndexState
 from assistant.tui.workers import ChatWorkers
 from index.errors import NewsAssistantError, StoreError, StoreLockedError, StoreMissingError
 
 if TYPE_CHECKING:
+    from assistant.answer.types import Draft
     from assistant.api import NewsAssistant
 
 
+REMEDIES = {"build": "Press Ctrl+R to build it.", "rebuild": "Press Ctrl+R to rebuild it from the articles."}
+
+
 def user_hint(error: NewsAssistantError) -> str:
-    """The error's hint, with the chat's own remedy where the CLI's would not help."""
-    if isinstance(error, StoreMissingError):
-        return "Press Ctrl+R to build it."
-    if isinstance(error, StoreError) and not isinstance(error, StoreLockedError):
-        return "Press Ctrl+R to rebuild it from the articles."
+    """The error's hint, or the chat's way of doing a store error's remedy."""
+    if isinstance(error, StoreError) and error.remedy and not error.hint:
+        return REMEDIES[error.remedy]
     return error.hint or ""
 
 
@@ -58,12 +61,12 @@ class NewsApp(ChatWorkers, App[None]):
         self.session = session or ChatSession()
         self.resume = resume
         self.outlets: list[str] = []
-        self.index_state = "loading"  # loading | ready | missing | broken | building
-        self._state_before_build = "loading"
+        self.index_state = IndexState.LOADING
+        self._state_before_build = IndexState.LOADING
         self.ready_text = ""
         self.pending: AskRequest | None = None
         self._answer_worker: Worker | None = None
-        self.last_export = None  # path of the last export, for the user and for tests
+        self.last_export: Path | None = None  # path of the last export, for the user and for tests
         self.chat = ChatScreen()
 
     def get_default_screen(self) -> ChatScreen:
@@ -98,7 +101,7 @@ class NewsApp(ChatWorkers, App[None]):
             self.restore_status()
         elif worker.group == "index":
             broken = isinstance(error, StoreError) and not isinstance(error, StoreLockedError)
-            if self._settle_state("broken" if broken else "missing"):
+            if self._settle_state(IndexState.BROKEN if broken else IndexState.MISSING):
                 title = getattr(error, "title", "Error")
                 self.set_status("Index damaged · press Ctrl+R to rebuild it" if broken else f"Not ready · {title}", "error")
         self.report_error(error)
@@ -108,12 +111,12 @@ class NewsApp(ChatWorkers, App[None]):
 
     def restore_status(self, note: str = "") -> None:
         """The status line for the index's state, once a passing message is over."""
-        if self.index_state == "building":
+        if self.index_state == IndexState.BUILDING:
             text, level = ("Building the index · you can keep asking meanwhile"
-                           if self._state_before_build == "ready" else "Building the index…"), "info"
-        elif self.index_state == "ready":
+                           if self._state_before_build == IndexState.READY else "Building the index…"), "info"
+        elif self.index_state == IndexState.READY:
             text, level = self.ready_text, ("warning" if "out of date" in self.ready_text else "info")
-        elif self.index_state == "loading":
+        elif self.index_state == IndexState.LOADING:
             text, level = "Loading…", "info"
         else:
             text, level = "No usable index · press Ctrl+R to build it", "error"
@@ -121,26 +124,26 @@ class NewsApp(ChatWorkers, App[None]):
 
     # -- the index -----------------------------------------------------------------
     def on_embedder_loaded(self, _: EmbedderLoaded) -> None:
-        if self.index_state == "loading":
+        if self.index_state == IndexState.LOADING:
             self.set_status("Opening the index…")
 
-    def _settle_state(self, state: str) -> bool:
+    def _settle_state(self, state: IndexState) -> bool:
         """Record what the index is; False while a build runs (it will say so itself)."""
-        if self.index_state == "building":
+        if self.index_state == IndexState.BUILDING:
             self._state_before_build = state
             return False
         self.index_state = state
         return True
 
     def _index_ready(self, info: dict[str, Any], outlets: list[str]) -> None:
-        self.index_state, self.outlets = "ready", outlets
+        self.index_state, self.outlets = IndexState.READY, outlets
         n_art, n_chunks = info.get("articles", 0), info.get("chunks", 0)
         self.ready_text = f"Ready · {n_art} article{'s' if n_art != 1 else ''} · {n_chunks} passages"
         self.set_status(self.ready_text)
 
     def on_index_opened(self, message: IndexOpened) -> None:
-        if self.index_state == "building":  # Ctrl+R came first; its result will follow
-            self._state_before_build = "ready"
+        if self.index_state == IndexState.BUILDING:  # Ctrl+R came first; its result will follow
+            self._state_before_build = IndexState.READY
             return
         self._index_ready(message.info, message.outlets)
         if message.warning:
@@ -156,19 +159,19 @@ class NewsApp(ChatWorkers, App[None]):
                 markup=False)
 
     def on_index_missing(self, message: IndexMissing) -> None:
-        if not self._settle_state("missing"):
+        if not self._settle_state(IndexState.MISSING):
             return
         self.set_status("No index yet · press Ctrl+R to build it", "warning")
         self.notify(f"{message.message}.\nPress Ctrl+R to build it from {self.na.corpus}.",
                     title="No index", severity="warning", timeout=60, markup=False)
 
     def action_build_index(self, rebuild: bool = False) -> None:
-        if self.index_state == "building":
+        if self.index_state == IndexState.BUILDING:
             self.notify("The index is already being built.", severity="warning")
             return
         # A damaged index cannot be updated in place: build it again from scratch.
-        rebuild = rebuild or self.index_state == "broken"
-        self._state_before_build, self.index_state = self.index_state, "building"
+        rebuild = rebuild or self.index_state == IndexState.BROKEN
+        self._state_before_build, self.index_state = self.index_state, IndexState.BUILDING
         self.chat.build_bar.start("Rebuilding the index…" if rebuild else "Updating the index…")
         self.restore_status()
         self.run_build(rebuild)
@@ -190,7 +193,7 @@ class NewsApp(ChatWorkers, App[None]):
         else:
             text = f"Already up to date: {held}."
         if r.skipped:
-            text += f"\n{len(r.skipped)} file(s) skipped: " + ", ".join(clean(s.path) for s in r.skipped[:3])
+            text += f"\n{len(r.skipped)} file(s) skipped: " + ", ".join(file_name(s.path) for s in r.skipped[:3])
         self.notify(text, title="Index built", timeout=10, markup=False)
 
     # -- questions and answers ---------------------------------------------------------
@@ -202,7 +205,7 @@ class NewsApp(ChatWorkers, App[None]):
         if self.pending is not None:
             self.notify("Still answering the last question; Esc cancels it.", severity="warning")
             return
-        if self.index_state == "building" and self._state_before_build != "ready":
+        if self.index_state == IndexState.BUILDING and self._state_before_build != IndexState.READY:
             self.notify("The index is being built; ask again when it is ready.", severity="warning")
             return
         field = self.chat.question
@@ -214,13 +217,13 @@ class NewsApp(ChatWorkers, App[None]):
         self.set_status("Answering…")
         self._answer_worker = self.answer_question(request)
 
-    def stream_piece(self, request_id: int, piece: str):
-        """Called from the answer worker (via call_from_thread) for each new piece."""
+    def show_draft(self, request_id: int, draft: "Draft"):
+        """Called from the answer worker (via call_from_thread) as the answer grows."""
         if self.pending is None or self.pending.id != request_id:
             return None
         conversation = self.chat.conversation
         view = conversation.answer_view(request_id)
-        return conversation.stream(view, piece) if view is not None else None
+        return conversation.show_draft(view, draft) if view is not None else None
 
     async def on_answer_completed(self, message: AnswerCompleted) -> None:
         if self.pending is None or self.pending.id != message.request_id:
@@ -362,7 +365,7 @@ class NewsApp(ChatWorkers, App[None]):
         if citation is None:
             self.notify("No quote to copy yet.", severity="warning")
             return
-        self.copy_to_clipboard(clean(citation.quote))
+        self.copy_to_clipboard(escape_controls(citation.quote))
         self.notify(f"Copied quote [{citation.n}] to the clipboard.", timeout=3, markup=False)
 
     def action_toggle_sources(self) -> None:

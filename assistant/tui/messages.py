@@ -10,7 +10,7 @@ from textual.message import Message
 
 from assistant.answer.types import Answer, Citation
 from assistant.session import ChatSession
-from assistant.tui.state import SourceText
+from assistant.answer.sources import SourceText
 
 
 @dataclass(eq=False)

@@ -1,5 +1,5 @@
 """Values the chat passes around: the user's answer options, one question in flight,
-and the article text behind each citation."""
+and where the index stands."""
 
 from __future__ import annotations
 
@@ -7,11 +7,19 @@ import itertools
 import threading
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 from assistant.retriever import Filters
 from assistant.session import ChatSession
 
-ENGINES = ("extractive", "openai", "llama-cpp")
+
+
+class IndexState(StrEnum):
+    LOADING = "loading"  # the model and index are being opened
+    READY = "ready"
+    MISSING = "missing"  # no index yet (or it cannot be opened for another reason)
+    BROKEN = "broken"  # damaged: a build must start from scratch
+    BUILDING = "building"
 
 
 @dataclass(frozen=True)
@@ -46,22 +54,3 @@ class AskRequest:
     cancel: threading.Event = field(default_factory=threading.Event)
     id: int = field(default_factory=lambda: next(_ids))
 
-
-@dataclass(frozen=True)
-class SourceText:
-    """The article text a citation points into, read from the store when the answer
-    was made (so offsets and text agree); None when the article is gone."""
-
-    article_id: str
-    text: str | None
-
-
-def source_texts(store, citations) -> dict[int, SourceText]:
-    """Article text per citation number (one read per article). Runs in a worker."""
-    by_article: dict[str, str | None] = {}
-    out = {}
-    for c in citations:
-        if c.article_id not in by_article:
-            by_article[c.article_id] = store.article_text(c.article_id) if store is not None else None
-        out[c.n] = SourceText(c.article_id, by_article[c.article_id] or None)
-    return out

@@ -18,7 +18,8 @@ from textual.worker import get_current_worker
 from assistant.tui.messages import (
     AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, IndexBuilt, IndexMissing, IndexOpened,
 )
-from assistant.tui.state import AskRequest, source_texts
+from assistant.answer.types import Draft
+from assistant.tui.state import AskRequest
 from index.errors import NewsAssistantError, StoreMissingError
 
 if TYPE_CHECKING:
@@ -63,7 +64,16 @@ def _outlets(store) -> list[str]:
     return sorted({a.source for a in store.articles() if a.source}, key=str.lower)
 
 
-class ChatWorkers:
+if TYPE_CHECKING:
+    from textual.app import App
+
+    class _AppBase(App[None]):
+        def show_draft(self, request_id: int, draft: Draft) -> object: ...
+else:
+    _AppBase = object
+
+
+class ChatWorkers(_AppBase):
     """Mixed into the App; `self` is the App."""
 
     na: "NewsAssistant"
@@ -91,12 +101,13 @@ class ChatWorkers:
 
     @work(thread=True, exclusive=True, group="build", exit_on_error=False, description="build the index")
     def run_build(self, rebuild: bool) -> None:
-        last = {"at": 0.0, "stage": ""}
+        last_at, last_stage = 0.0, ""
 
         def progress(stage: str, done: int, total: int) -> None:
+            nonlocal last_at, last_stage
             now = time.monotonic()
-            if stage != last["stage"] or done >= total or now - last["at"] >= PROGRESS_INTERVAL:
-                last.update(at=now, stage=stage)
+            if stage != last_stage or done >= total or now - last_at >= PROGRESS_INTERVAL:
+                last_at, last_stage = now, stage
                 self.post_message(BuildProgressed(stage, done, total))
 
         def build() -> None:
@@ -110,20 +121,20 @@ class ChatWorkers:
     def answer_question(self, request: AskRequest) -> None:
         worker = get_current_worker()
 
-        def on_token(piece: str) -> None:
-            if worker.is_cancelled:  # the app is closing: stop the model at its next token
+        def on_draft(draft: Draft) -> None:
+            if worker.is_cancelled:  # the app is closing: stop the model at its next sentence
                 request.cancel.set()
             if request.cancel.is_set():
                 return
             try:
-                self.call_from_thread(self.stream_piece, request.id, piece)
+                self.call_from_thread(self.show_draft, request.id, draft)
             except Exception:  # the app closed under us (RuntimeError, or the call was cancelled)
                 request.cancel.set()
 
         options = request.options
         answer = self.na.ask(
             request.question, session=request.session, engine=options.engine, as_of=options.as_of_date(),
-            filters=options.filters, on_token=on_token, cancel=request.cancel,
+            filters=options.filters, on_draft=on_draft, cancel=request.cancel,
         )
         if request.cancel.is_set():
             # Cancelled after the engine had finished: drop the turn ask() just added.
@@ -131,7 +142,7 @@ class ChatWorkers:
             if turns and turns[-1].answer is answer:
                 turns.pop()
             return
-        sources = source_texts(self.na.store(), answer.citations)
+        sources = self.na.sources(answer)
         saved, save_error = None, None
         try:
             saved = self.na.save(request.session)
@@ -150,8 +161,6 @@ class ChatWorkers:
                                          hint="Conversations are saved after every answer; ask something first.")
             path = saved[-1]
         session = load_session(path)
-        try:
-            store = self.na.store()
-        except NewsAssistantError:
-            store = None  # the conversation still shows; its sources say the article is gone
-        self.post_message(ConversationReopened(session, [source_texts(store, t.answer.citations) for t in session.turns]))
+        # Each answer's sources from its own generation while it is kept, else from the
+        # live one, where the pane says which quotes no longer stand.
+        self.post_message(ConversationReopened(session, [self.na.sources(t.answer) for t in session.turns]))

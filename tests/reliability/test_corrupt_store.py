@@ -19,6 +19,7 @@ from typing import Callable
 import pytest
 
 from assistant.api import NewsAssistant
+from assistant.cli_common import hint_for
 from assistant.cli import main as cli_main
 from index.builder import build_index
 from index.errors import StoreCorruptError, StoreError
@@ -148,7 +149,11 @@ def test_damaged_store_is_one_clear_error_and_an_update_repairs_it(case, store_c
     na = NewsAssistant.from_settings(embedder=FakeMiniLM(), corpus=corpus, store=root)
     with pytest.raises(StoreError) as info:
         na.ask("What did the harbor authority reopen?", as_of=date(2023, 1, 1))
-    assert REBUILD in (info.value.hint or "")
+    # The remedy is named, and each front end says it its own way.
+    assert info.value.remedy == "rebuild" and REBUILD in (hint_for(info.value) or "")
+    from assistant.tui.app import user_hint
+
+    assert "Ctrl+R" in user_hint(info.value)
 
     # A plain update (no --rebuild) notices the damage and builds from scratch.
     report = build_index(corpus, root, FakeMiniLM())
@@ -181,7 +186,7 @@ def test_every_damaged_sqlite_page_is_a_store_error_or_harmless(pristine, tmp_pa
             na.search("harbor ferry pier", as_of=date(2023, 1, 1))
             outcomes["ok"] += 1
         except StoreCorruptError as e:
-            assert REBUILD in (e.hint or "")
+            assert e.remedy == "rebuild" and REBUILD in (hint_for(e) or "")
             outcomes["error"] += 1
         shutil.rmtree(copy)
     assert outcomes["error"] > pages // 2, outcomes

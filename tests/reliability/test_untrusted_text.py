@@ -19,7 +19,8 @@ from assistant.answer.checker import check_answer
 from assistant.api import NewsAssistant
 from assistant.export import ExportExistsError
 from assistant.prompts import format_passages, load_prompt
-from assistant.render import print_answer, print_hits, safe
+from assistant.render import print_answer, print_hits
+from assistant.untrusted import for_markdown, for_rich
 from assistant.retriever import Hit
 from assistant.session import ChatSession, Turn, save_session
 from index.embedder import HashingEmbedder
@@ -191,8 +192,8 @@ def test_escapes_and_markup_in_articles_are_shown_as_text(hostile, tmp_path, cap
     assert "[here](http://evil.example/x)" in out and "[link=http://evil.example]rich link[/link]" in out
     assert "\\u202e" in out
 
-    # The same through safe() alone, for the TUI-less paths (rich markup escaped, controls spelled out).
-    s = safe(ESCAPES)
+    # The same through for_rich() alone (rich markup escaped, controls spelled out).
+    s = for_rich(ESCAPES)
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", s)
     assert "\\[link=http://evil.example]" in s
 
@@ -217,11 +218,9 @@ def test_file_names_with_escapes_are_inert_everywhere(hostile, tmp_path, capsys,
     assert "\\x1b]0;owned\\x07" in md
 
 
-def test_the_tui_text_helpers_neutralise_the_same_article():
-    safe_text = pytest.importorskip("assistant.tui.safe_text")
-    cleaned = safe_text.clean(ESCAPES)
-    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", cleaned)
-    md = safe_text.md_escape(ESCAPES)
+def test_the_markdown_of_the_chat_and_export_neutralises_the_same_article():
+    md = for_markdown(ESCAPES)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]", md)
     assert_inert_markdown(md)
 
 

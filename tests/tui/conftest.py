@@ -35,7 +35,7 @@ def tui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def seed_store(tmp_path_factory: pytest.TempPathFactory, minilm) -> Path:
     from assistant.api import NewsAssistant
-    from index.config import Settings
+    from assistant.config import Settings
 
     store = tmp_path_factory.mktemp("tui-store") / "store"
     NewsAssistant(Settings(corpus=SEEDS, store=store), minilm).build_index()
@@ -58,7 +58,7 @@ def make_app(minilm, seed_store: Path) -> Callable:
     from assistant.session import ChatSession
     from assistant.tui.app import NewsApp
     from assistant.tui.state import ChatOptions
-    from index.config import Settings
+    from assistant.config import Settings
 
     def make(store: Path | None = None, corpus: Path = SEEDS, embedder=None, **kwargs):
         na = NewsAssistant(Settings(corpus=corpus, store=store or seed_store), embedder or minilm)

@@ -14,7 +14,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from assistant.answer.types import Citation
-from assistant.tui.safe_text import clean, one_line, paragraphs
+from assistant.answer.text import quote_at
+from assistant.tui.quotes import paragraphs
+from assistant.untrusted import escape_controls, one_line
 from assistant.tui.widgets.sources import QUOTE_STYLE, citation_meta
 
 
@@ -22,8 +24,8 @@ def paragraph_content(text: str, start: int, end: int, q_start: int, q_end: int)
     """Paragraph text[start:end] with the part inside [q_start, q_end) highlighted."""
     a, b = max(start, q_start), min(end, q_end)
     if a >= b:
-        return Content(clean(text[start:end]))
-    return Content.assemble(clean(text[start:a]), (clean(text[a:b]), QUOTE_STYLE), clean(text[b:end]))
+        return Content(escape_controls(text[start:end]))
+    return Content.assemble(escape_controls(text[start:a]), (escape_controls(text[a:b]), QUOTE_STYLE), escape_controls(text[b:end]))
 
 
 class ArticleScreen(Screen):
@@ -47,7 +49,7 @@ class ArticleScreen(Screen):
         super().__init__()
         self.citation = citation
         self.text = text
-        self.verbatim = bool(text) and text[citation.start : citation.end] == citation.quote
+        self.verbatim = quote_at(text, citation.start, citation.end, citation.quote)
 
     def compose(self):
         c = self.citation
@@ -84,5 +86,5 @@ class ArticleScreen(Screen):
             body.scroll_to_widget(paragraph, animate=False, top=True)
 
     def action_copy_quote(self) -> None:
-        self.app.copy_to_clipboard(clean(self.citation.quote))
+        self.app.copy_to_clipboard(escape_controls(self.citation.quote))
         self.notify(f"Copied quote [{self.citation.n}] to the clipboard.", markup=False)

@@ -30,9 +30,10 @@ def _rows(bindings) -> list[tuple[str, str]]:
             if isinstance(b, Binding) and (b.tooltip or b.description)]
 
 
-def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+def help_sections(app_bindings) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The key table; `app_bindings` are the running app's own (passed in: this module
+    must not import the app, which imports it)."""
     # Imported here, not at the top: these modules import the screens package.
-    from assistant.tui.app import NewsApp
     from assistant.tui.screens.article import ArticleScreen
     from assistant.tui.screens.chat import ChatScreen
     from assistant.tui.widgets.conversation import HistoryInput
@@ -43,7 +44,7 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
                   ("Tab / Shift+Tab", "Move between input, conversation and sources"),
                   ("Enter on a source", "Open the article, scrolled to the quote"),
                   ("Click an answer", "Show that answer's sources")]),
-        ("Anywhere", [*_rows(NewsApp.BINDINGS), ("Ctrl+P", "Command palette: every action by name, including "
+        ("Anywhere", [*_rows(app_bindings), ("Ctrl+P", "Command palette: every action by name, including "
                                                           "rebuilding the index from scratch"),
                       ("Ctrl+Q", "Quit")]),
         ("Article view", _rows(ArticleScreen.BINDINGS)),
@@ -51,10 +52,10 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     ]
 
 
-def help_widgets():
+def help_widgets(app_bindings):
     """Per section a title, then a grid of (key, what it does) rows; the grid keeps
     long descriptions wrapped inside their column."""
-    for title, rows in help_sections():
+    for title, rows in help_sections(app_bindings):
         yield Static(Content.styled(title, "bold"), classes="section")
         yield Grid(*(w for key, what in rows for w in (Static(Content(key), classes="key"),
                                                       Static(Content(what), classes="what"))), classes="keys")
@@ -77,7 +78,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self):
         with VerticalScroll(id="help-box"):
             yield Static("Keys", id="help-title")
-            yield from help_widgets()
+            yield from help_widgets(type(self.app).BINDINGS)
 
     def on_mount(self) -> None:
         self.query_one("#help-box").focus()

@@ -13,7 +13,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from assistant.retriever import Filters
 from assistant.tui.screens.confirm import DIALOG_CSS
-from assistant.tui.state import ENGINES, ChatOptions
+from assistant.config import ENGINES
+from assistant.tui.state import ChatOptions
 from index.errors import NewsAssistantError
 
 

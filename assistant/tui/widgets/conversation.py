@@ -1,7 +1,8 @@
 """The conversation pane: questions and answers as Markdown, an answer streaming in
 while it is produced, and the question input with its history.
 
-All article-derived text goes through `safe_text` before it becomes Markdown, and
+All article-derived text goes through `assistant.untrusted` (via `assistant.render`)
+before it becomes Markdown, and
 the Markdown parser itself has raw HTML and link detection turned off."""
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import Input, Markdown, Static
 
-from assistant.answer.types import Answer
+from assistant.answer.types import Answer, Draft
 from assistant.tui.messages import AnswerChosen
-from assistant.tui.safe_text import answer_markdown, md_escape, one_line, question_markdown
-from assistant.tui.state import SourceText
+from assistant.answer.sources import SourceText
+from assistant.render import answer_body_markdown, sentences_markdown
+from assistant.untrusted import for_markdown, one_line
 
 WELCOME = (
     "Ask a question about your articles and press Enter. Answers quote the articles; "
@@ -77,7 +79,6 @@ class AnswerView(Vertical):
         self.request_id = request_id
         self.answer: Answer | None = None
         self.sources: dict[int, SourceText] = {}
-        self._streamed = False
 
     def compose(self):
         yield Static("Searching the articles…", classes="answer-status")
@@ -89,17 +90,21 @@ class AnswerView(Vertical):
         self.query_one(".answer-notices").display = False
         self.query_one(".answer-meta").display = False
 
-    def append(self, piece: str):
-        """Stream a piece of the answer in (escaped: a model's text is shown as text)."""
-        if not self._streamed:
-            self._streamed = True
-            self.query_one(".answer-status", Static).display = False
-        return self.query_one(AnswerMarkdown).append(md_escape(piece))
+    async def show_draft(self, draft: Draft) -> None:
+        """The answer so far: its grounded sentences, already in their final numbering."""
+        status = self.query_one(".answer-status", Static)
+        if not draft.sentences:
+            n = draft.passages
+            status.update(f"Reading {n} passage{'s' if n != 1 else ''}…")
+            status.display = True
+        else:
+            status.display = False
+        await self.query_one(AnswerMarkdown).update(sentences_markdown(draft.sentences))
 
     async def finish(self, answer: Answer, sources: dict[int, SourceText]) -> None:
         self.answer, self.sources = answer, sources
         self.query_one(".answer-status", Static).display = False
-        await self.query_one(AnswerMarkdown).update(answer_markdown(answer))
+        await self.query_one(AnswerMarkdown).update(answer_body_markdown(answer))
         notices = self.query_one(".answer-notices", Static)
         if answer.notices:
             notices.update(Content("\n".join("⚠ " + one_line(n) for n in answer.notices)))
@@ -134,17 +139,17 @@ class Conversation(VerticalScroll):
     def _at_end(self) -> bool:
         return self.scroll_y >= self.max_scroll_y - 1
 
-    async def stream(self, view: AnswerView, piece: str) -> None:
-        """Append to a streaming answer, following it if the reader is at the end."""
+    async def show_draft(self, view: AnswerView, draft: Draft) -> None:
+        """Show an answer as it grows, following it if the reader is at the end."""
         follow = self._at_end()
-        await view.append(piece)
+        await view.show_draft(draft)
         if follow:
             self.scroll_end(animate=False)
 
     async def add_exchange(self, request_id: int, question: str) -> AnswerView:
         self.query_one("#welcome").display = False
         view = AnswerView(request_id, id=f"answer-{request_id}")
-        await self.mount_all([QuestionView(question_markdown(question), id=f"question-{request_id}"), view])
+        await self.mount_all([QuestionView(for_markdown(question), id=f"question-{request_id}"), view])
         self.scroll_end(animate=False)
         return view
 
@@ -173,7 +178,7 @@ class Conversation(VerticalScroll):
         for question, answer, sources in turns:
             self.query_one("#welcome").display = False
             last = AnswerView()
-            await self.mount_all([QuestionView(question_markdown(question)), last])
+            await self.mount_all([QuestionView(for_markdown(question)), last])
             await last.finish(answer, sources)
         self.scroll_end(animate=False)
         return last

@@ -11,14 +11,12 @@ from textual.widgets.option_list import Option
 
 from assistant.answer.types import Answer, Citation
 from assistant.tui.messages import SourceOpened
-from assistant.tui.safe_text import one_line, quote_context
-from assistant.tui.state import SourceText
+from assistant.answer.sources import SourceText
+from assistant.render import citation_meta
+from assistant.tui.quotes import quote_context
+from assistant.untrusted import one_line
 
 QUOTE_STYLE = "bold $text-warning on $warning-muted"
-
-
-def citation_meta(c: Citation) -> str:
-    return " · ".join(one_line(x) for x in (c.source, c.date or "undated", c.file) if x)
 
 
 def citation_prompt(c: Citation, source: SourceText | None) -> Content:

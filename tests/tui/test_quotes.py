@@ -1,9 +1,11 @@
-"""Article text reaches the screen as text: no markup, links or control sequences."""
+"""Article text reaches the chat as text: no markup, links or control sequences."""
 
 from __future__ import annotations
 
 from assistant.answer.types import Answer, AnswerSentence
-from assistant.tui.safe_text import answer_markdown, clean, md_escape, paragraphs, quote_context
+from assistant.render import answer_body_markdown
+from assistant.tui.quotes import paragraphs, quote_context
+from assistant.untrusted import escape_controls, for_markdown, one_line
 from assistant.tui.widgets.conversation import safe_parser
 
 HOSTILE = "Click [here](http://evil.example) or <b>bold</b> **now** www.evil.example `x` # \x1b[31mred\x1b[0m\x07 &amp; _u_"
@@ -22,25 +24,27 @@ def rendered_text(markdown: str) -> tuple[str, list[str]]:
 
 
 def test_escaped_markdown_renders_as_the_original_text():
-    text, kinds = rendered_text(md_escape(HOSTILE))
-    assert text == " ".join(clean(HOSTILE).split())
+    text, kinds = rendered_text(for_markdown(HOSTILE))
+    assert text == one_line(HOSTILE)
+    assert "\x1b" not in text and "\\x1b[31mred" in text
     assert not {"link_open", "image", "html_inline", "em_open", "strong_open", "code_inline"} & set(kinds)
 
 
-def test_control_characters_are_removed():
-    assert clean("a\x1b[2Jb\x9bc\u202ed\te") == "a[2Jbcd e"
+def test_control_characters_are_shown_escaped():
+    assert escape_controls("a\x1b[2Jb\x9bc\u202ed\te") == "a\\x1b[2Jb\\x9bc\\u202ed\te"
+    assert one_line("a\x1b[2Jb\n\tc") == "a\\x1b[2Jb c"
 
 
 def test_answer_marks_unsupported_and_unverified_sentences():
     answer = Answer(
-        question="q", text="", citations=[], hits=[], engine="extractive",
-        sentences=[
+        question="q", citations=(), hits=(), engine="extractive",
+        sentences=(
             AnswerSentence("Backed [by] a quote.", (1,), "supported", 0.9),
             AnswerSentence("A guess.", (), "unsupported", 0.1),
             AnswerSentence("Misquoted.", (2,), "unverified", 0.2),
-        ],
+        ),
     )
-    text, kinds = rendered_text(answer_markdown(answer))
+    text, kinds = rendered_text(answer_body_markdown(answer))
     assert text.startswith("Backed [by] a quote.")
     assert "(unsupported)" in text and "(unverified quote)" in text
     assert kinds.count("code_inline") == 2  # the [1] and [2] markers

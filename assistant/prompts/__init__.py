@@ -1,5 +1,6 @@
-"""Prompt templates, loaded from the project's prompts/ folder (or NEWS_ASSISTANT_PROMPTS).
-A template missing one of its placeholders fails at load time, not mid-answer."""
+"""Prompt templates: the `.txt` files beside this module, shipped as package data (or
+a folder named by NEWS_ASSISTANT_PROMPTS). A template missing one of its placeholders
+fails at load time, not mid-answer."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from index.errors import PromptError
+from assistant.errors import PromptError
 
 REQUIRED = {
     "answer": {"question", "passages", "as_of"},
@@ -20,7 +21,7 @@ REQUIRED = {
 
 def prompts_dir() -> Path:
     env = os.environ.get("NEWS_ASSISTANT_PROMPTS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "prompts"
+    return Path(env) if env else Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
