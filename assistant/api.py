@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from assistant.answer.answerer import OnDraft
+from assistant.answer.answerer import Assess, OnDraft
 from assistant.answer.engines import GenerativeEngine, make_engine
 from assistant.answer.sources import SourceText, source_texts
 from assistant.answer.types import Answer
@@ -22,6 +22,7 @@ from assistant.config import Settings, load_settings
 from assistant.errors import EngineError
 from assistant.retriever import Filters, Retriever, SearchResult
 from assistant.session import ChatSession, Turn, rewrite_followup, save_session
+from assistant.timecues import TimeWindow
 from index.builder import BuildProgress, BuildReport, build_index, diff_articles, spec_for
 from index.chunker import ChunkerSettings
 from index.embedder import Embedder, MiniLMEmbedder
@@ -156,11 +157,21 @@ class NewsAssistant:
         answer = Answerer(self.embedder, gen_engine).answer(
             question, result.hits, as_of=as_of, search_query=query, on_draft=on_draft, cancel=cancel,
             verify=verifier(store), generation=store.manifest.generation, notices=notices,
+            assess=self._assessor(store, result.window),
             store_info={"model": store.manifest.model, "store": str(store.root), "built": store.manifest.created},
         )
         if session is not None and not answer.cancelled:
             session.turns.append(Turn(question, answer))
         return answer
+
+    @staticmethod
+    def _assessor(store: Store, window: TimeWindow | None) -> Assess:
+        """Answerability judged with the keyword index's own reading of text."""
+        from assistant.answer.answerability import assess
+        from index.keyword import tokenize
+
+        keyword = store.keyword()
+        return lambda question, hits: assess(question, hits, tokenize, keyword.idf, window)
 
     def sources(self, answer: Answer) -> dict[int, SourceText]:
         """The text of every article `answer` cites, from the generation its quotes were
@@ -180,7 +191,7 @@ class NewsAssistant:
                     store = self.store()
                 except NewsAssistantError:
                     store = None
-        return source_texts(store, answer.citations)
+        return source_texts(store, answer.citations or answer.nearest)
 
     # -- conversations and export -----------------------------------------------------------
     def save(self, session: ChatSession) -> Path:

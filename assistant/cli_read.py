@@ -29,10 +29,11 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("ask", parents=[common], help="answer a question with cited quotes")
-    p.add_argument("question")
+    p.add_argument("question", nargs="?", help="the question (omit with --json -)")
     p.add_argument("--engine", choices=ENGINES, help="answer engine")
     p.add_argument("--k", type=int, help="passages to answer from (default 5)")
-    p.add_argument("--json", action="store_true", help="print the answer, support and sources as JSON")
+    p.add_argument("--json", nargs="?", const="", metavar="-",
+                   help="print the answer, support and sources as JSON; `--json -` reads JSON lines from stdin")
     p.add_argument("--export", metavar="PATH", type=Path, help="also write the answer to PATH (.md or .json)")
     p.add_argument("--force", action="store_true", help="let --export replace an existing file")
     _filters_args(p)
@@ -64,25 +65,35 @@ def _filters(args):
     )
 
 
+def _requests(default_as_of: str | None):
+    """Scripts and benchmarks: JSON lines {"id", "question", "as_of"} on stdin, one
+    answer line out for each (the model loads once). A bad line gets an error line."""
+    from assistant.timecues import parse_as_of
+
+    for lineno, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            question = req["question"]
+            if not isinstance(question, str) or not question.strip():
+                raise ValueError("the question is empty")
+            as_of = parse_as_of(req.get("as_of") or default_as_of)
+        except (ValueError, KeyError, TypeError, AttributeError, NewsAssistantError) as e:
+            print(json.dumps({"id": None, "line": lineno, "error": f"bad request: {e}"}), flush=True)
+            continue
+        yield req.get("id"), question, as_of
+
+
 def cmd_search(args) -> int:
     from assistant.timecues import parse_as_of
 
     na = api(args)
     filters = _filters(args)
     if args.json == "-":
-        # Scripts and benchmarks: one JSON line in, one out; the model loads once.
-        for lineno, line in enumerate(sys.stdin, start=1):
-            if not line.strip():
-                continue
-            try:
-                req = json.loads(line)
-                question = req["question"]
-                as_of = parse_as_of(req.get("as_of") or args.as_of)
-            except (ValueError, KeyError, TypeError, NewsAssistantError) as e:
-                print(json.dumps({"id": None, "line": lineno, "error": f"bad request: {e}"}), flush=True)
-                continue
+        for rid, question, as_of in _requests(args.as_of):
             res = na.search(question, k=args.k, as_of=as_of, filters=filters)
-            print(json.dumps({"id": req.get("id"), "hits": [h.as_json() for h in res.hits]}, ensure_ascii=False), flush=True)
+            print(json.dumps({"id": rid, "hits": [h.as_json() for h in res.hits]}, ensure_ascii=False), flush=True)
         return 0
     if not args.question:
         raise NewsAssistantError("no question given", hint='Use: assistant search "your question" (or --json - for stdin).')
@@ -103,12 +114,19 @@ def cmd_ask(args) -> int:
     from assistant.timecues import parse_as_of
 
     na = api(args)
+    if args.json == "-":
+        for rid, question, as_of in _requests(args.as_of):
+            answer = na.ask(question, engine=args.engine, as_of=as_of, filters=_filters(args), k=args.k)
+            print(json.dumps({"id": rid, **answer.as_json()}, ensure_ascii=False), flush=True)
+        return 0
+    if not args.question:
+        raise NewsAssistantError("no question given", hint='Use: assistant ask "your question" (or --json - for stdin).')
     session = ChatSession()
-    shown = _DraftPrinter() if not args.json and sys.stdout.isatty() else None
+    shown = _DraftPrinter() if args.json is None and sys.stdout.isatty() else None
     answer = na.ask(args.question, session=session, engine=args.engine, as_of=parse_as_of(args.as_of),
                     filters=_filters(args), k=args.k, on_draft=shown)
     na.save(session)
-    if args.json:
+    if args.json is not None:
         print(json.dumps(answer.as_json(), ensure_ascii=False, indent=2))
     else:
         from assistant.render import print_answer

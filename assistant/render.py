@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from assistant.answer.types import Answer, AnswerSentence, Citation
+from assistant.answer.types import Answer, AnswerSentence, Citation, Difference
 from assistant.untrusted import file_name, for_markdown, for_rich, markdown_code, one_line
 
 if TYPE_CHECKING:
@@ -26,6 +26,16 @@ def status_label(s: AnswerSentence) -> str:
 def citation_meta(c: Citation) -> str:
     """Outlet, date and file of a citation, on one line."""
     return " · ".join(x for x in (one_line(c.source), c.date or "undated", file_name(c.file)) if x)
+
+
+NEAREST_LABEL = "Nearest articles (they do not answer the question)"
+
+
+def difference_line(d: Difference) -> str:
+    """'Sources differ on people: [2] (2031-03-13, Northwire) says 30; [1] (...) says 23.'"""
+    claims = "; ".join(f"[{c.n}] ({', '.join(x for x in (c.date or 'undated', c.source) if x)}) says {c.value}"
+                       for c in d.claims)
+    return f"Sources differ on {d.what}: {claims}."
 
 
 def answer_meta(answer: Answer) -> str:
@@ -49,6 +59,8 @@ def sentences_markdown(sentences: Sequence[AnswerSentence]) -> str:
 
 
 def answer_body_markdown(answer: Answer) -> str:
+    if not answer.answerable:
+        return for_markdown(answer.abstention)
     if answer.sentences:
         return sentences_markdown(answer.sentences)
     return "*(cancelled)*" if answer.cancelled else for_markdown(NO_ANSWER)
@@ -57,11 +69,14 @@ def answer_body_markdown(answer: Answer) -> str:
 def answer_markdown(answer: Answer, heading: str = "##") -> str:
     """A whole answer as a Markdown section: question, body, notices, sources, meta."""
     lines = [f"{heading} {for_markdown(answer.question)}", "", answer_body_markdown(answer), ""]
+    for d in answer.differences:
+        lines += [f"> **{for_markdown(difference_line(d))}**", ""]
     for notice in answer.notices:
         lines += [f"> Note: {for_markdown(notice)}", ""]
-    if answer.citations:
-        lines += ["**Sources**", ""]
-        for c in answer.citations:
+    listed = answer.citations or answer.nearest
+    if listed:
+        lines += [f"**{'Sources' if answer.answerable else for_markdown(NEAREST_LABEL)}**", ""]
+        for c in listed:
             meta = ", ".join(x for x in (c.source, c.date or "undated") if x)
             lines.append(f"{c.n}. *{for_markdown(c.title or c.file)}* ({for_markdown(meta)}) — {markdown_code(c.file)}, "
                          f"characters {c.start}–{c.end}")
@@ -88,16 +103,24 @@ def print_answer(answer: Answer, body: bool = True) -> None:
     from rich.console import Console
 
     console = Console()
-    if body:
+    if not answer.answerable:
+        console.print(f"[yellow]{for_rich(answer.abstention)}[/yellow]")
+    elif body:
         console.print(" ".join(sentence_rich(s) for s in answer.sentences) or f"[dim]{NO_ANSWER}[/dim]")
+    for d in answer.differences:
+        console.print(f"[bold magenta]{for_rich(difference_line(d))}[/bold magenta]")
     for n in answer.notices:
         console.print(f"[yellow]note:[/yellow] {for_rich(n)}")
-    if answer.citations:
-        console.print("\n[bold]Sources[/bold]")
-    for c in answer.citations:
+    listed = answer.citations or answer.nearest
+    if listed:
+        console.print(f"\n[bold]{'Sources' if answer.answerable else NEAREST_LABEL}[/bold]")
+    for c in listed:
         console.print(f"[bold][{c.n}][/bold] {for_rich(c.title or c.file)} [dim]— {for_rich(citation_meta(c))}, "
                       f"chars {c.start}-{c.end}[/dim]")
-        console.print(f"    “{for_rich(one_line(c.quote))}”")
+        quote = one_line(c.quote)
+        if not answer.answerable and len(quote) > 300:  # a whole passage: its opening is enough
+            quote = quote[:300].rsplit(" ", 1)[0] + "…"
+        console.print(f"    “{for_rich(quote)}”")
 
 
 def print_hits(res: "SearchResult") -> None:

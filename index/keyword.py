@@ -46,6 +46,19 @@ class KeywordIndex:
         self.size = size
         self._bm25 = bm25s.BM25.load(str(gen_dir / BM25_DIR)) if size else None
 
+    def idf(self, tokens: Sequence[str]) -> dict[str, float]:
+        """BM25's inverse document frequency of each (tokenized) term over the chunks:
+        how much finding it says. A term no chunk holds gets the highest weight."""
+        n = self.size
+        out: dict[str, float] = {}
+        vocab = self._bm25.vocab_dict if self._bm25 is not None else {}
+        indptr = self._bm25.scores["indptr"] if self._bm25 is not None else None
+        for t in tokens:
+            i = vocab.get(t)
+            df = int(indptr[i + 1] - indptr[i]) if i is not None and indptr is not None else 0
+            out[t] = float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+        return out
+
     def scores(self, query: str) -> np.ndarray:
         if self._bm25 is None:
             return np.zeros(0, dtype=np.float32)

@@ -14,6 +14,8 @@ import threading
 from datetime import date
 from typing import Any, Callable, Mapping, Sequence
 
+from assistant.answer.answerability import Assessment, abstention_message, model_declines
+from assistant.answer.differences import find_differences
 from assistant.answer.engines import GenerativeEngine
 from assistant.answer.extractive import ExtractiveEngine
 from assistant.answer.grounding import Grounder, Verify
@@ -25,6 +27,8 @@ from index.embedder import Embedder
 
 
 OnDraft = Callable[[Draft], None]
+# Whether the passages can answer the question (see answerability.assess).
+Assess = Callable[[str, Sequence[Hit]], Assessment]
 
 
 def _fallback_notice(e: EngineError) -> str:
@@ -57,10 +61,23 @@ class Answerer:
         generation: int | None = None,
         store_info: Mapping[str, Any] | None = None,
         notices: Sequence[str] = (),
+        assess: Assess | None = None,
     ) -> Answer:
         notes = list(notices)
         engine_used = self.extractive.name
         grounder = Grounder(hits, None, verify)
+        common = dict(question=question, hits=tuple(hits), generation=generation, search_query=search_query or question,
+                      as_of=as_of.isoformat(), store=dict(store_info or {}))
+        assessment = assess(question, hits) if assess is not None and hits else Assessment(bool(hits), 1.0 if hits else 0.0)
+
+        def abstain(engine: str) -> Answer:
+            return Answer(sentences=(), citations=(), engine=engine, notices=tuple(notes), answerable=False,
+                          confidence=assessment.confidence, abstention=abstention_message(question, as_of), **common)
+
+        if hits and not assessment.answerable:
+            # The passages are about something else: say so, and show them as the
+            # nearest articles rather than as sources.
+            return abstain(self.name)
 
         def show(engine: str) -> None:
             if on_draft is not None:
@@ -80,7 +97,9 @@ class Answerer:
                     show(engine_used)
 
             try:
-                self.engine.generate(prompt, on_token, cancel)
+                said = self.engine.generate(prompt, on_token, cancel)
+                if model_declines(said):
+                    return abstain(engine_used)
                 if grounder.finish():
                     show(engine_used)
             except EngineError as e:
@@ -93,9 +112,7 @@ class Answerer:
             for span in self.extractive.select(question, hits):
                 grounder.cite_span(span)
             show(engine_used)
+        differences = find_differences(question, hits, grounder.cite) if grounder.sentences and not cancelled else ()
         done = grounder.result()
-        return Answer(
-            question=question, sentences=done.sentences, citations=done.citations, hits=tuple(hits),
-            engine=engine_used, generation=generation, search_query=search_query or question,
-            as_of=as_of.isoformat(), notices=tuple(notes), store=dict(store_info or {}), cancelled=cancelled,
-        )
+        return Answer(sentences=done.sentences, citations=done.citations, engine=engine_used, notices=tuple(notes),
+                      cancelled=cancelled, confidence=assessment.confidence, differences=differences, **common)

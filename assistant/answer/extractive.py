@@ -1,9 +1,18 @@
 """The extractive engine: no model to download, works everywhere. It answers with
-the passages' own most relevant sentences, verbatim: it picks spans, and the
-answerer cites them as they are."""
+the passages' own sentences, verbatim: it picks spans, and the answerer cites them
+as they are.
+
+The answer leads with the one sentence that answers what was asked. A question's
+form says what kind of thing answers it ("how many" a number, "when" a date, "where"
+a place, "who"/"which" a name); a sentence that is about the question *and* holds
+such a thing that the question does not already name is preferred. At most two
+sentences from other articles follow, as support. Headings and captions (lines
+without end punctuation) are never picked.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import numpy as np
@@ -12,8 +21,62 @@ from assistant.answer.text import Span, content_terms, passage_sentences
 from assistant.retriever import Hit
 from index.embedder import Embedder
 
-MAX_SENTENCES = 3
+MAX_SENTENCES = 3  # the direct answer and at most two supporting sentences
 MIN_WORDS = 5
+# Added to a sentence's relevance (0..1) when it holds a thing of the asked kind.
+TYPE_BONUS = 0.15
+# Supporting sentences must be about as relevant as the lead.
+SUPPORT_RATIO = 0.8
+
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
+                     r"thousands?|millions?|billions?|half|quarter)\b", re.IGNORECASE)
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE = re.compile(r"\b(" + _MONTHS + r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+                   r"(?:19|20)\d\d|yesterday|tomorrow|today|next (?:week|month|year)|last (?:week|month|year))\b")
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'&.-]*(?:\s+(?:of|and|the|de|&)?\s*[A-Z][\w’'&.-]*)*")
+_TITLE = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_TYPES = (
+    ("number", re.compile(r"\bhow (many|much|old|long|far|tall|big|large|high|often)\b|\bwhat (percentage|percent|share|"
+                          r"number|amount|price|age|proportion|fraction)\b|\bapproximately\b", re.IGNORECASE)),
+    ("date", re.compile(r"^\s*when\b|\bwhen (will|did|does|is|was|are|were)\b|\bwhat (year|date|day|month|time)\b|"
+                        r"\bhow soon\b", re.IGNORECASE)),
+    ("place", re.compile(r"\bwhere\b|\bwhich (country|countries|state|states|city|cities|continent|island|nation|region|"
+                         r"town|county|province|park|place|location|area|border)\b", re.IGNORECASE)),
+    ("name", re.compile(r"\bwho\b|\bwhom\b|\bwhich\b|\bwhat (company|team|show|movie|film|group|organization|agency|"
+                        r"person|brand|app|network|product|animal|name|event|award|song|album|book|airline|party)\b",
+                        re.IGNORECASE)),
+)
+
+
+def answer_type(question: str) -> str | None:
+    """The kind of thing that answers `question`: number, date, place, name, or None."""
+    for kind, pattern in _TYPES:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def holds_answer_kind(sentence: str, kind: str | None, question: str) -> bool:
+    """Whether `sentence` holds a thing of `kind` that the question does not name."""
+    if kind is None:
+        return False
+    asked = question.lower()
+    if kind == "number":
+        return any(m.group(0).lower() not in asked for m in _NUMBER.finditer(sentence))
+    if kind == "date":
+        return any(m.group(0).lower() not in asked for m in _DATE.finditer(sentence))
+    names = [m.group(0) for m in _NAME.finditer(sentence)] + [m.group(1) for m in _TITLE.finditer(sentence)]
+    return any(n.lower() not in asked and n.lower() not in _COMMON_CAPITALS for n in names)
+
+
+# Capitalised words that name nothing by themselves.
+_COMMON_CAPITALS = frozenset("i mr mrs ms dr he she it they we the a an but and in on at for this that".split())
+
+
+def _is_sentence(span: Span) -> bool:
+    """A sentence, not a heading or a caption: enough words and end punctuation."""
+    return len(span.text.split()) >= MIN_WORDS and bool(_ENDS_SENTENCE.search(span.text))
 
 
 class ExtractiveEngine:
@@ -24,8 +87,8 @@ class ExtractiveEngine:
         self.max_sentences = max_sentences
 
     def select(self, question: str, hits: Sequence[Hit]) -> list[Span]:
-        """The sentences that answer best, in the order they should be read."""
-        cands = [s for i, h in enumerate(hits) for s in passage_sentences(i, h.text) if len(s.text.split()) >= MIN_WORDS]
+        """The direct answer first, then up to two supporting sentences from other articles."""
+        cands = [s for i, h in enumerate(hits) for s in passage_sentences(i, h.text) if _is_sentence(s)]
         if not cands:
             cands = [s for i, h in enumerate(hits) for s in passage_sentences(i, h.text)]
         if not cands:
@@ -39,18 +102,24 @@ class ExtractiveEngine:
             vecs = self.embedder.embed([question] + [c.text for c in cands])
             dense = vecs[1:] @ vecs[0]
             score = 0.5 * lex + 0.5 * dense
+        kind = answer_type(question)
+        score = score + TYPE_BONUS * np.array([holds_answer_kind(c.text, kind, question) for c in cands])
         # Passages come ranked; a better-ranked passage's sentence wins near-ties.
         score = score + np.array([0.04 / (1 + c.passage) for c in cands])
         order = np.argsort(-score, kind="stable")
         best = score[order[0]]
-        chosen: list[Span] = []
-        chosen_terms: list[set[str]] = []
-        for j in order:
-            if len(chosen) >= self.max_sentences or score[j] < 0.8 * best:
+        lead = cands[order[0]]
+        chosen: list[Span] = [lead]
+        articles = {hits[lead.passage].article_id}
+        chosen_terms = [set(content_terms(lead.text))]
+        for j in order[1:]:
+            if len(chosen) >= self.max_sentences or score[j] < SUPPORT_RATIO * best:
                 break
+            article = hits[cands[j].passage].article_id
             terms = set(content_terms(cands[j].text))
-            if any(len(terms & t) / max(1, len(terms | t)) > 0.5 for t in chosen_terms):
-                continue  # says what an earlier pick said (overlapping chunks, wire copies)
+            if article in articles or any(len(terms & t) / max(1, len(terms | t)) > 0.5 for t in chosen_terms):
+                continue  # support comes from other articles, and says something of its own
             chosen.append(cands[j])
+            articles.add(article)
             chosen_terms.append(terms)
         return chosen

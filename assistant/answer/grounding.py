@@ -170,7 +170,7 @@ class Grounder:
         return scores - 0.05 * self._is_pair
 
     # -- citations -------------------------------------------------------------------
-    def _cite(self, span: Span) -> int | None:
+    def cite(self, span: Span) -> int | None:
         """The citation number of `span`, or None when its quote fails the check."""
         hit = self.hits[span.passage]
         key = (hit.chunk_id, span.start, span.end)
@@ -190,7 +190,7 @@ class Grounder:
     def _add(self, text: str, span: Span | None, status: str, support: float, note: str) -> AnswerSentence:
         nums: tuple[int, ...] = ()
         if span is not None and status != "unsupported":
-            n = self._cite(span)
+            n = self.cite(span)
             if n is None:
                 status, note = "unverified", "the quote failed the check against the index and was left out"
             else:

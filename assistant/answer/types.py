@@ -33,6 +33,12 @@ class Citation:
         return asdict(self)
 
 
+def passage_citation(hit: Hit, n: int) -> Citation:
+    """A whole retrieved passage as a citation-shaped value (for nearest articles)."""
+    return Citation(n=n, article_id=hit.article_id, file=hit.file, title=hit.title, date=hit.date, source=hit.source,
+                    url=hit.url, quote=hit.text, start=hit.start, end=hit.end, chunk_id=hit.chunk_id)
+
+
 @dataclass(frozen=True)
 class AnswerSentence:
     text: str  # the sentence as shown, without citation markers
@@ -51,6 +57,28 @@ class AnswerSentence:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """One source's value in a difference: citation [n] says `value`."""
+
+    n: int
+    value: str
+    date: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Cited articles that give different figures or dates for the same thing (a toll
+    that rose, a date that moved), newest report first."""
+
+    what: str  # the thing measured, e.g. "people died"
+    claims: tuple[Claim, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"what": self.what, "claims": [asdict(c) for c in self.claims]}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     sentences: tuple[AnswerSentence, ...]
@@ -63,11 +91,25 @@ class Answer:
     notices: tuple[str, ...] = ()  # e.g. engine failed, fell back
     store: Mapping[str, Any] = field(default_factory=dict)  # model, store path, build time
     cancelled: bool = False
+    # False when the passages do not hold the answer: then `abstention` says so, there
+    # are no sentences, and `hits` are the nearest articles, not sources.
+    answerable: bool = True
+    confidence: float = 1.0
+    abstention: str = ""
+    differences: tuple[Difference, ...] = ()
+
+    @property
+    def nearest(self) -> tuple[Citation, ...]:
+        """When the passages do not answer: the articles that came closest, each as its
+        passage (numbered apart from citations: they back nothing)."""
+        if self.answerable:
+            return ()
+        return tuple(passage_citation(h, i) for i, h in enumerate(self.hits, start=1))
 
     @property
     def text(self) -> str:
         """Sentences with [n] markers: the one numbering, from streaming to export."""
-        return " ".join(s.marked for s in self.sentences)
+        return self.abstention if not self.answerable else " ".join(s.marked for s in self.sentences)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -77,6 +119,8 @@ class Answer:
             "citations": [c.as_json() for c in self.citations],
             "hits": [h.as_json() for h in self.hits],
             "store": {**self.store, "generation": self.generation}, "cancelled": self.cancelled,
+            "answerable": self.answerable, "confidence": self.confidence,
+            "differences": [d.as_json() for d in self.differences],
         }
 
 

@@ -16,7 +16,7 @@ from textual.widgets import Input, Markdown, Static
 from assistant.answer.types import Answer, Draft
 from assistant.tui.messages import AnswerChosen
 from assistant.answer.sources import SourceText
-from assistant.render import answer_body_markdown, sentences_markdown
+from assistant.render import answer_body_markdown, difference_line, sentences_markdown
 from assistant.untrusted import for_markdown, one_line
 
 WELCOME = (
@@ -70,6 +70,7 @@ class AnswerView(Vertical):
         &.-current { border-left: outer $secondary; }
         .answer-status { color: $text-muted; padding: 0 1; }
         .answer-notices { color: $text-warning; padding: 0 1; }
+        .answer-differences { color: $text-accent; text-style: bold; padding: 0 1; }
         .answer-meta { color: $text-muted; padding: 0 1; }
     }
     """
@@ -83,10 +84,12 @@ class AnswerView(Vertical):
     def compose(self):
         yield Static("Searching the articles…", classes="answer-status")
         yield AnswerMarkdown(classes="answer-body")
+        yield Static(classes="answer-differences")
         yield Static(classes="answer-notices")
         yield Static(classes="answer-meta")
 
     def on_mount(self) -> None:
+        self.query_one(".answer-differences").display = False
         self.query_one(".answer-notices").display = False
         self.query_one(".answer-meta").display = False
 
@@ -105,13 +108,18 @@ class AnswerView(Vertical):
         self.answer, self.sources = answer, sources
         self.query_one(".answer-status", Static).display = False
         await self.query_one(AnswerMarkdown).update(answer_body_markdown(answer))
+        differences = self.query_one(".answer-differences", Static)
+        if answer.differences:
+            differences.update(Content("\n".join("≠ " + one_line(difference_line(d)) for d in answer.differences)))
+            differences.display = True
         notices = self.query_one(".answer-notices", Static)
         if answer.notices:
             notices.update(Content("\n".join("⚠ " + one_line(n) for n in answer.notices)))
             notices.display = True
         meta = self.query_one(".answer-meta", Static)
         n = len(answer.citations)
-        parts = [answer.engine, f"as of {answer.as_of}" if answer.as_of else "", f"{n} source{'s' if n != 1 else ''}"]
+        count = f"{n} source{'s' if n != 1 else ''}" if answer.answerable else "not answered by the articles"
+        parts = [answer.engine, f"as of {answer.as_of}" if answer.as_of else "", count]
         meta.update(Content(" · ".join(p for p in parts if p)))
         meta.display = True
 

@@ -63,15 +63,18 @@ class SourcesPane(Vertical):
         options = self.query_one("#source-list", OptionList)
         options.clear_options()
         entries: list[Option | None] = []
-        for c in answer.citations:
+        listed = answer.citations or answer.nearest
+        for c in listed:
             if entries:
                 entries.append(None)  # a separator line between sources
             entries.append(Option(citation_prompt(c, sources.get(c.n)), id=f"cite-{c.n}"))
         options.add_options(entries)
-        has = bool(answer.citations)
+        has = bool(listed)
         options.display = has
-        n = len(answer.citations)
-        self.query_one("#sources-title", Static).update(Content(f"Sources · {n} quote{'s' if n != 1 else ''}"))
+        n = len(listed)
+        title = (f"Sources · {n} quote{'s' if n != 1 else ''}" if answer.answerable
+                 else "Nearest articles · they do not answer the question")
+        self.query_one("#sources-title", Static).update(Content(title))
         empty = self.query_one("#sources-empty", Static)
         empty.update("No article backs this answer." if not has else "")
         empty.display = not has
@@ -94,7 +97,7 @@ class SourcesPane(Vertical):
         if self.answer is None or not option_id:
             return None
         n = int(option_id.removeprefix("cite-"))
-        return next((c for c in self.answer.citations if c.n == n), None)
+        return next((c for c in self.answer.citations or self.answer.nearest if c.n == n), None)
 
     def current(self) -> Citation | None:
         """The highlighted citation (the first one until the user moves)."""

@@ -1,0 +1,136 @@
+"""Whether the retrieved passages can answer a question at all, decided before any
+sentence is written.
+
+Quotes that are verbatim prove nothing when the passages are about something else:
+"Who won the 2022 World Cup?" over articles on NATO gets real sentences with real
+citations and answers nothing. The test here is how much of the question's specific
+content one passage holds: every term of the question (stopwords and time words
+aside) weighted by how rare it is in the index (BM25's IDF), so that "Cup" or
+"Grushko" count for much and "said" for little. A question the articles answer has
+some passage that holds most of what it asks about; one they do not answer leaves
+its rarest terms unfound.
+
+A question anchored in time ("this week", "yesterday") must be answered by a report
+from that time: older coverage of the same subject cannot say what happened this week.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Callable, Sequence
+
+from assistant.retriever import Hit
+from assistant.timecues import TimeWindow
+
+# An answerable question has a passage holding at least this share of its weighted
+# content (see bench/bench_answers.py for how answerable and unanswerable questions
+# fall on either side of it).
+MIN_COVERAGE = 0.5
+# Names and numbers count this many times a common word of the same rarity.
+SPECIFIC_WEIGHT = 2.0
+# Days before a question's time window that a report may still be from (a story
+# written the day before "this week" began still tells this week's news).
+WINDOW_SLACK_DAYS = 2
+# Words that say when, not what: they are matched by dates, not by text.
+TIME_WORDS = ("today", "tonight", "yesterday", "week", "weekend", "month", "year", "recent", "recently",
+              "ago", "days", "day", "earlier", "latest", "last", "past", "monday", "tuesday", "wednesday",
+              "thursday", "friday", "saturday", "sunday", "soon", "currently", "now")
+
+Tokenize = Callable[[Sequence[str]], list[list[str]]]
+Idf = Callable[[Sequence[str]], dict[str, float]]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    answerable: bool
+    confidence: float  # 0..1: the best passage's share of the question's weighted content
+    missing: tuple[str, ...] = ()  # the question's words no usable passage holds
+    reason: str = ""
+
+
+def _in_window(hit: Hit, window: TimeWindow) -> bool:
+    if not hit.date:
+        return False
+    day = date.fromisoformat(hit.date)
+    return window.start - timedelta(days=WINDOW_SLACK_DAYS) <= day <= window.end
+
+
+def idf_of_absent(idf: Idf) -> float:
+    """The weight the index gives a term no chunk holds (the highest it gives)."""
+    return next(iter(idf(["\x00absent\x00"]).values()))
+
+
+def _specifics(question: str) -> list[str]:
+    """The question's names and numbers: capitalised words past its first word, and
+    anything with a digit."""
+    words = re.findall(r"[\w’'.-]+", question)
+    return [w for i, w in enumerate(words) if (i > 0 and w[:1].isupper()) or any(c.isdigit() for c in w)]
+
+
+def assess(question: str, hits: Sequence[Hit], tokenize: Tokenize, idf: Idf,
+           window: TimeWindow | None = None) -> Assessment:
+    """Can `hits` answer `question`? `tokenize` and `idf` are the keyword index's, so
+    the question is read the way the index reads text."""
+    if not hits:
+        return Assessment(False, 0.0, reason="no passage matches")
+    time_words = {t for ts in tokenize(list(TIME_WORDS)) for t in ts}
+    terms = list(dict.fromkeys(t for t in tokenize([question])[0] if t not in time_words))
+    specific = {t for ts in tokenize(_specifics(question)) for t in ts}
+    weight = idf(terms)
+    known = idf_of_absent(idf)
+    # A common word no article uses ("describe") is phrasing: it cannot tell passages
+    # apart, so it is not asked for. A name or number no article uses is what the
+    # question is about, and the archive does not cover it.
+    weight = {t: w * (SPECIFIC_WEIGHT if t in specific else 1.0) for t, w in weight.items()
+              if t in specific or w < known}
+    if not weight:
+        return Assessment(True, 1.0, reason="the question has no specific terms to check")
+    terms = list(weight)
+    total = sum(weight.values())
+    usable = list(hits)
+    if window is not None and window.strength == "strong":
+        usable = [h for h in hits if _in_window(h, window)]
+        if not usable:
+            return Assessment(False, 0.0, tuple(terms),
+                              reason=f"no passage is from {window.start}..{window.end} ({window.cue})")
+    passages = tokenize([f"{h.title}\n{h.text}" for h in usable])
+    best, best_terms = 0.0, set()
+    for toks in passages:
+        have = set(toks)
+        share = sum(w for t, w in weight.items() if t in have) / total
+        if share > best:
+            best, best_terms = share, have
+    missing = tuple(t for t in terms if t not in best_terms)
+    if best >= MIN_COVERAGE:
+        return Assessment(True, round(best, 3), missing)
+    return Assessment(False, round(best, 3), missing, reason="no passage holds most of what the question asks about")
+
+
+_WH = re.compile(r"^\s*(who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
+# A model saying that the passages do not answer ("The passages do not say...",
+# "There is no information about...", "I cannot determine...").
+_MODEL_DECLINES = re.compile(
+    r"\b(passages?|articles?|sources?|context|texts?|provided information)\b[^.]{0,40}\b(do(es)?\s*n[o']t|does not|don't|"
+    r"doesn't|fail to)\s+(say|mention|contain|provide|include|answer|specify|state|give|tell)\b|"
+    r"\bno (information|mention|details?)\b[^.]{0,30}\b(about|on|regarding|of|in)\b|"
+    r"\b(is|are) not (mentioned|specified|provided|stated|given)\b|"
+    r"\b(cannot|can't|unable to)\s+(be\s+)?(determin|answer|find|tell)|\bI (do not|don't) know\b",
+    re.IGNORECASE)
+
+
+def model_declines(text: str) -> bool:
+    """Whether a model's answer says the passages do not answer the question."""
+    first = text.strip().split("\n", 1)[0][:300]
+    return bool(_MODEL_DECLINES.search(first))
+
+
+def abstention_message(question: str, as_of: date) -> str:
+    """'The articles up to 2022-02-01 don't say who won the 2022 World Cup.'"""
+    q = " ".join(question.split()).rstrip(" ?.!")
+    # "Police arrested 31 men this week. Where was the event?": the asking sentence.
+    q = re.split(r"(?<=[.!?])\s+(?=[A-Z])", q)[-1]
+    if _WH.match(q):
+        return f"The articles up to {as_of.isoformat()} don't say {q[0].lower() + q[1:]}."
+    return f"The articles up to {as_of.isoformat()} don't answer “{q}?”"
