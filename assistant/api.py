@@ -143,6 +143,7 @@ class NewsAssistant:
         quote was proved against the one generation it was found in (`answer.generation`)."""
         from assistant.answer.answerer import Answerer
         from assistant.answer.checker import verifier
+        from assistant.answer.offsets import file_locator
 
         as_of = as_of or date.today()
         gen_engine = self.engine(engine)
@@ -157,7 +158,7 @@ class NewsAssistant:
         answer = Answerer(self.embedder, gen_engine).answer(
             question, result.hits, as_of=as_of, search_query=query, on_draft=on_draft, cancel=cancel,
             verify=verifier(store), generation=store.manifest.generation, notices=notices,
-            assess=self._assessor(store, result.window),
+            assess=self._assessor(store, result.window), locate=file_locator(self.corpus),
             store_info={"model": store.manifest.model, "store": str(store.root), "built": store.manifest.created},
         )
         if session is not None and not answer.cancelled:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from assistant.retriever import SearchResult
 
 # What a reader is told about a sentence the articles do not back.
-STATUS_LABELS = {"unsupported": "unsupported", "unverified": "unverified quote"}
+STATUS_LABELS = {"unsupported": "unsupported", "unverified": "unverified quote", "contradicted": "contradicts its source"}
 NO_ANSWER = "No answer found in the articles."
 
 
@@ -79,7 +79,7 @@ def answer_markdown(answer: Answer, heading: str = "##") -> str:
         for c in listed:
             meta = ", ".join(x for x in (c.source, c.date or "undated") if x)
             lines.append(f"{c.n}. *{for_markdown(c.title or c.file)}* ({for_markdown(meta)}) — {markdown_code(c.file)}, "
-                         f"characters {c.start}–{c.end}")
+                         f"{c.location()}")
             lines.append(f"   > {for_markdown(c.quote)}")
         lines.append("")
     lines.append(f"*{for_markdown(answer_meta(answer) + '; searched for: ' + answer.search_query)}*")
@@ -92,7 +92,7 @@ def sentence_rich(s: AnswerSentence) -> str:
     text = for_rich(s.text) + (" " + for_rich(marks) if marks else "")
     if s.status == "unsupported":
         return f"[yellow]{text} ({status_label(s)})[/yellow]"
-    if s.status == "unverified":
+    if s.status in ("unverified", "contradicted"):
         return f"[red]{text} ({status_label(s)})[/red]"
     return text
 
@@ -116,7 +116,7 @@ def print_answer(answer: Answer, body: bool = True) -> None:
         console.print(f"\n[bold]{'Sources' if answer.answerable else NEAREST_LABEL}[/bold]")
     for c in listed:
         console.print(f"[bold][{c.n}][/bold] {for_rich(c.title or c.file)} [dim]— {for_rich(citation_meta(c))}, "
-                      f"chars {c.start}-{c.end}[/dim]")
+                      f"{c.location()}[/dim]")
         quote = one_line(c.quote)
         if not answer.answerable and len(quote) > 300:  # a whole passage: its opening is enough
             quote = quote[:300].rsplit(" ", 1)[0] + "…"

@@ -18,7 +18,7 @@ from assistant.answer.answerability import Assessment, abstention_message, model
 from assistant.answer.differences import find_differences
 from assistant.answer.engines import GenerativeEngine
 from assistant.answer.extractive import ExtractiveEngine
-from assistant.answer.grounding import Grounder, Verify
+from assistant.answer.grounding import Grounder, Locate, Verify
 from assistant.answer.types import Answer, Draft
 from assistant.errors import EngineError
 from assistant.prompts import format_passages, load_prompt
@@ -62,10 +62,11 @@ class Answerer:
         store_info: Mapping[str, Any] | None = None,
         notices: Sequence[str] = (),
         assess: Assess | None = None,
+        locate: Locate | None = None,
     ) -> Answer:
         notes = list(notices)
         engine_used = self.extractive.name
-        grounder = Grounder(hits, None, verify)
+        grounder = Grounder(hits, None, verify, locate=locate)
         common = dict(question=question, hits=tuple(hits), generation=generation, search_query=search_query or question,
                       as_of=as_of.isoformat(), store=dict(store_info or {}))
         assessment = assess(question, hits) if assess is not None and hits else Assessment(bool(hits), 1.0 if hits else 0.0)
@@ -89,8 +90,8 @@ class Answerer:
             engine_used = self.engine.name
             show(engine_used)
             # A model's paraphrase is checked with meaning as well as words.
-            grounder = Grounder(hits, self.embedder, verify)
-            prompt = load_prompt("answer").render(question=question, passages=format_passages(hits), as_of=as_of.isoformat())
+            grounder = Grounder(hits, self.embedder, verify, question, locate)
+            prompt = load_prompt("answer").render(question=question, passages=format_passages(hits, question), as_of=as_of.isoformat())
 
             def on_token(piece: str) -> None:
                 if grounder.feed(piece):
@@ -104,7 +105,7 @@ class Answerer:
                     show(engine_used)
             except EngineError as e:
                 notes.append(_fallback_notice(e))
-                grounder = Grounder(hits, None, verify)
+                grounder = Grounder(hits, None, verify, locate=locate)
                 engine_used = self.extractive.name
         cancelled = cancel is not None and cancel.is_set()
         if hits and not grounder.sentences and not cancelled:

@@ -22,12 +22,12 @@ has begun, so what is shown while the model writes is already final.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from assistant.answer.text import Span, content_terms, normalize_for_quote, passage_sentences, quoted_segments
+from assistant.answer.text import STOPWORDS, Span, content_terms, normalize_for_quote, passage_sentences, quoted_segments
 from assistant.answer.types import AnswerSentence, Citation
 from assistant.retriever import Hit
 from index.embedder import Embedder
@@ -54,6 +54,30 @@ _PASSAGE_REF = re.compile(
 )
 
 Verify = Callable[[Citation], bool]
+Locate = Callable[[Citation], Optional[tuple[int, int]]]
+_CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NEGATION = re.compile(r"\b(not|no|never|neither|nor|none|nobody|nothing)\b|n[’']t\b", re.IGNORECASE)
+_WORDS = re.compile(r"[\w’'-]+")
+
+
+def _number(text: str) -> str:
+    return text.replace(",", "").rstrip(".")
+
+
+def _sequence(text: str) -> list[str]:
+    """Lower-cased words of `text` in order (hyphens split words: "Secretary-General")."""
+    return [w.lower().strip("’'") for w in re.findall(r"[\w’']+", text)]
+
+
+def _words(text: str) -> set[str]:
+    """Lower-cased words and normalised numbers of `text`, for specifics checks."""
+    return set(_sequence(text)) | {_number(n) for n in _NUMBER.findall(text)}
+
+
+def _pairs(text: str) -> set[tuple[str, str]]:
+    words = _sequence(text)
+    return set(zip(words, words[1:]))
 
 
 def clean_model_text(text: str) -> str:
@@ -130,10 +154,14 @@ class Grounded:
 class Grounder:
     """Grounds the sentences of one answer against its passages."""
 
-    def __init__(self, hits: Sequence[Hit], embedder: Embedder | None = None, verify: Verify | None = None) -> None:
+    def __init__(self, hits: Sequence[Hit], embedder: Embedder | None = None, verify: Verify | None = None,
+                 question: str = "", locate: Locate | None = None) -> None:
         self.hits = list(hits)
         self.embedder = embedder
         self.verify = verify
+        self.locate = locate
+        # The question's own words may be repeated without a passage holding them.
+        self._asked = _words(question)
         self.sentences: list[AnswerSentence] = []
         self.citations: list[Citation] = []
         self._numbering: dict[tuple[int, int, int], int] = {}
@@ -157,6 +185,14 @@ class Grounder:
         self._cands = cands
         self._is_pair = np.array(is_pair, dtype=bool)
         self._cand_terms = [set(content_terms(c.text)) for c in cands]
+        # What each passage states: its words and numbers, and which words it puts side
+        # by side (so "Russian President" is not found in "Ukrainian President").
+        self._passage_words = [_words(h.text) for h in self.hits]
+        self._passage_pairs = [_pairs(h.text) for h in self.hits]
+        # Words the passages write capitalised inside a sentence: names, so a sentence
+        # opening with one ("Russian President ...") names something too.
+        self._names = {m.group(0).strip("’'-").lower() for h in self.hits for m in _CAPITALISED.finditer(h.text)
+                       if h.text[: m.start()].rstrip()[-1:] not in ("", ".", "!", "?", "\n", "“", '"')} - STOPWORDS
         self._cand_vecs = self.embedder.embed([c.text for c in cands]) if self.embedder is not None and cands else None
 
     def _scores(self, sentence: str) -> np.ndarray:
@@ -168,6 +204,42 @@ class Grounder:
             scores = 0.5 * scores + 0.5 * np.clip(dense, 0.0, 1.0)
         # Prefer a single sentence to a pair unless the pair clearly supports more.
         return scores - 0.05 * self._is_pair
+
+    # -- what a sentence claims ------------------------------------------------------------
+    def _specifics(self, sentence: str) -> list[tuple[str, ...]]:
+        """The names (runs of capitalised words, lower-cased) and numbers a sentence
+        states, the question's own aside."""
+        runs: list[list[str]] = []
+        end = -1
+        for m in _CAPITALISED.finditer(sentence):
+            words = _sequence(m.group(0))
+            if not words or words[0] in STOPWORDS or (m.start() == 0 and words[0] not in self._names):
+                end = -1  # a capitalised first word is a name only if the passages say so
+                continue
+            if runs and sentence[end:m.start()].strip() == "":
+                runs[-1] += words
+            else:
+                runs.append(list(words))
+            end = m.end()
+        out = [tuple(r) for r in runs if not set(r) <= self._asked]
+        out += [(n,) for n in {_number(x) for x in _NUMBER.findall(sentence)} if n not in self._asked]
+        return out
+
+    def _states(self, passage: int, name: tuple[str, ...]) -> bool:
+        if len(name) == 1:
+            return name[0] in self._passage_words[passage]
+        return all(pair in self._passage_pairs[passage] for pair in zip(name, name[1:]))
+
+    def _disagrees(self, sentence: str, specifics: list[tuple[str, ...]], j: int) -> str:
+        """Why candidate j does not back the sentence ('' when it does): a name or
+        number its passage lacks, or a negation on one side only."""
+        assert self._cands is not None
+        missing = [" ".join(x) for x in specifics if not self._states(self._cands[j].passage, x)]
+        if missing:
+            return f"the passage does not say {', '.join(repr(m) for m in missing)}"
+        if bool(_NEGATION.search(sentence)) != bool(_NEGATION.search(self._cands[j].text)):
+            return "the passage says the opposite (a negation on one side only)"
+        return ""
 
     # -- citations -------------------------------------------------------------------
     def cite(self, span: Span) -> int | None:
@@ -183,6 +255,9 @@ class Grounder:
         )
         if self.verify is not None and not self.verify(citation):
             return None
+        where = self.locate(citation) if self.locate is not None else None
+        if where is not None:
+            citation = replace(citation, file_start=where[0], file_end=where[1])
         self._numbering[key] = citation.n
         self.citations.append(citation)
         return citation.n
@@ -228,6 +303,19 @@ class Grounder:
             support = float(scores[chosen_j])
             if support >= SUPPORT_THRESHOLD:
                 status, chosen = "supported", cands[chosen_j]
+                specifics = self._specifics(sentence)
+                why = self._disagrees(sentence, specifics, chosen_j)
+                if why:
+                    # Words alone matched: cite the passage that also holds the names and
+                    # numbers, or say the sentence contradicts the closest one.
+                    agreeing = [k for k in np.argsort(-scores) if scores[k] >= SUPPORT_THRESHOLD
+                                and not self._disagrees(sentence, specifics, int(k))]
+                    if agreeing:
+                        chosen_j = int(agreeing[0])
+                        chosen, support = cands[chosen_j], float(scores[chosen_j])
+                        note = "cited to the passage that holds its names and numbers"
+                    else:
+                        status, note = "contradicted", why
             else:
                 note = "no passage supports this sentence"
         else:
@@ -239,7 +327,7 @@ class Grounder:
                 where = sorted((c for c in cands if quote_in(quoted, c.text)), key=lambda c: c.end - c.start)
             if where:
                 chosen = where[0]
-                if status != "supported":
+                if status == "unsupported":
                     status, note = "supported", ""
             else:
                 status, note = "unverified", f'the quoted words "{quoted}" are not in any source'
@@ -271,9 +359,10 @@ class Grounder:
         return Grounded(tuple(self.sentences), tuple(self.citations))
 
 
-def ground(answer_text: str, hits: Sequence[Hit], embedder: Embedder | None = None, verify: Verify | None = None) -> Grounded:
+def ground(answer_text: str, hits: Sequence[Hit], embedder: Embedder | None = None, verify: Verify | None = None,
+           question: str = "") -> Grounded:
     """A whole answer text, grounded."""
-    g = Grounder(hits, embedder, verify)
+    g = Grounder(hits, embedder, verify, question)
     g.feed(answer_text)
     g.finish()
     return g.result()

@@ -12,7 +12,10 @@ from typing import Any, Literal, Mapping
 
 from assistant.retriever import Hit
 
-SentenceStatus = Literal["supported", "unsupported", "unverified"]
+# supported: a verified quote backs it; unsupported: no passage does; unverified: its
+# quotation marks hold words no source has; contradicted: the passage that says the
+# most like it names another person, place, number or date, or says the opposite.
+SentenceStatus = Literal["supported", "unsupported", "unverified", "contradicted"]
 
 
 @dataclass(frozen=True)
@@ -25,9 +28,17 @@ class Citation:
     source: str
     url: str
     quote: str  # == article text[start:end], checked against the store before it is shown
-    start: int
+    start: int  # offsets in the article text the index extracted from the file
     end: int
     chunk_id: int
+    file_start: int | None = None  # offsets in the file itself (.txt, .md), when found there
+    file_end: int | None = None
+
+    def location(self) -> str:
+        """Where a reader finds the quote: in the file when it can be pointed at."""
+        if self.file_start is not None:
+            return f"file chars {self.file_start}-{self.file_end}"
+        return f"article text chars {self.start}-{self.end}"
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

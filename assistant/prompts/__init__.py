@@ -72,12 +72,41 @@ def _defuse(text: str) -> str:
     return _TAG_LOOKALIKE.sub("‹", text)
 
 
-def format_passages(hits) -> str:
-    """Passages for a prompt. Article text is data: it is fenced, and tag look-alikes
-    inside it are defused so an article cannot close its own fence."""
+# Sentences of each passage a model is given: a small model on a laptop reads a prompt
+# (measured on the dev set: 2 sentences of 5 passages make a median prompt of 605
+# cl100k tokens instead of 1,022 and keep the answer text for 0.832 of the questions
+# instead of 0.842)
+# at a few dozen tokens a second, so it gets what bears on the question, not whole chunks.
+SENTENCES_PER_PASSAGE = 2
+
+
+def passage_extract(text: str, question: str, keep: int = SENTENCES_PER_PASSAGE) -> str:
+    """The `keep` sentences of a passage that share most words with the question, in
+    their order in the passage ("…" where sentences were left out)."""
+    from assistant.answer.text import content_terms, passage_sentences
+
+    sents = passage_sentences(0, text)
+    if len(sents) <= keep or not question:
+        return text
+    asked = set(content_terms(question))
+    ranked = sorted(range(len(sents)), key=lambda i: (-len(asked & set(content_terms(sents[i].text))), i))
+    chosen = sorted(ranked[:keep])
+    parts, last = [], -1
+    for i in chosen:
+        if last != -1 and i != last + 1:
+            parts.append("…")
+        parts.append(sents[i].text)
+        last = i
+    return " ".join(parts)
+
+
+def format_passages(hits, question: str = "") -> str:
+    """Passages for a prompt (with a question: only the sentences that bear on it).
+    Article text is data: it is fenced, and tag look-alikes inside it are defused so
+    an article cannot close its own fence."""
     blocks = []
     for i, h in enumerate(hits, start=1):
-        body = _defuse(h.text)
+        body = _defuse(passage_extract(h.text, question))
         # The header sits inside the fence too: titles and outlet names come from the
         # article files and are defused like the body.
         head = _defuse(f"{h.title or h.file} ({h.source + ', ' if h.source else ''}{h.date or 'undated'})")
