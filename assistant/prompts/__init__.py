@@ -73,10 +73,10 @@ def _defuse(text: str) -> str:
 
 
 # Sentences of each passage a model is given: a small model on a laptop reads a prompt
-# (measured on the dev set: 2 sentences of 5 passages make a median prompt of 605
-# cl100k tokens instead of 1,022 and keep the answer text for 0.832 of the questions
-# instead of 0.842)
-# at a few dozen tokens a second, so it gets what bears on the question, not whole chunks.
+# at a few dozen tokens a second, so it gets what bears on the question, not whole
+# chunks. Measured on the dev set: 2 sentences of 5 passages make a median prompt of
+# 605 cl100k tokens instead of 1,022 and keep the answer text for 0.832 of the
+# questions instead of 0.842.
 SENTENCES_PER_PASSAGE = 2
 
 
