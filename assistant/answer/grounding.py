@@ -210,13 +210,13 @@ class Grounder:
         """The names (runs of capitalised words, lower-cased) and numbers a sentence
         states, the question's own aside."""
         runs: list[list[str]] = []
-        end = -1
+        end: int | None = None  # where the current run of capitalised words ends
         for m in _CAPITALISED.finditer(sentence):
             words = _sequence(m.group(0))
             if not words or words[0] in STOPWORDS or (m.start() == 0 and words[0] not in self._names):
-                end = -1  # a capitalised first word is a name only if the passages say so
+                end = None  # a capitalised first word is a name only if the passages say so
                 continue
-            if runs and sentence[end:m.start()].strip() == "":
+            if end is not None and sentence[end:m.start()].strip() == "":
                 runs[-1] += words
             else:
                 runs.append(list(words))
