@@ -64,19 +64,23 @@ def build_context(
     out: list[Hit] = []
     used = 0
     seconds: list[Hit] = []
+    done: set[str] = set()
     for hit in hits:
+        # An article listed twice (retrieval fills up with second passages when there
+        # are few articles) gets its best passage once; its others come with `seconds`.
+        if hit.article_id in done:
+            continue
+        done.add(hit.article_id)
         first, second = _passages(hit, keyword, retriever, lead_share)
-        for p in (first,):
-            p = _widen(p, q_terms, retriever) if widen else p
-            cost = count_tokens(p.text)
-            if out and used + cost > budget_tokens:
-                continue
+        p = widen_passage(first, q_terms, retriever) if widen else first
+        cost = count_tokens(p.text)
+        if not out or used + cost <= budget_tokens:
             out.append(p)
             used += cost
         if second is not None:
             seconds.append(second)
     for p in seconds:
-        p = _widen(p, q_terms, retriever) if widen else p
+        p = widen_passage(p, q_terms, retriever) if widen else p
         if any(_overlaps(p, o) for o in out):
             continue
         cost = count_tokens(p.text)
@@ -123,9 +127,11 @@ def _passages(hit: Hit, keyword: np.ndarray, retriever: "Retriever", lead_share:
     return first, second
 
 
-def _widen(p: Hit, q_terms: set[str], retriever: "Retriever") -> Hit:
-    """Add the article's neighbouring sentence on the side where the passage's best
-    sentence touches the passage edge."""
+def widen_passage(p: Hit, question: str | set[str], retriever: "Retriever") -> Hit:
+    """`p` with the article's neighbouring sentence added on the side where the
+    passage's sentence that best matches `question` (or its content terms) touches the
+    passage's edge; `p` itself when that sentence is inside, or nothing matches."""
+    q_terms = set(content_terms(question)) if isinstance(question, str) else question
     spans = sentence_spans(p.text)
     if len(spans) < 1 or not q_terms:
         return p
