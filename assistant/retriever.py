@@ -35,7 +35,7 @@ import numpy as np
 from assistant.stories import Profile, StoryArticle, StorySettings, TermStats, group_stories, profile_text
 from assistant.timecues import TimeWindow, find_time_window, question_time_kind
 from index.embedder import Embedder
-from index.store import Store
+from index.store import ChunkRecord, Store
 
 RRF_K = 60
 DUPLICATE_JACCARD = 0.8
@@ -148,7 +148,7 @@ class Retriever:
         self._term_stats: TermStats | None = None
         self._profiles: dict[int, Profile] = {}
 
-    def chunks_of_article(self, article_id: str) -> list:
+    def chunks_of_article(self, article_id: str) -> list[ChunkRecord]:
         """The article's chunks in text order, from memory (`ChunkRecord`s)."""
         a = self._article_pos.get(article_id)
         return [] if a is None else [self._chunks[r] for r in self._article_rows[a]]

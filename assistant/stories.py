@@ -4,15 +4,17 @@ A news reader calls two articles "the same story" when they name the same people
 places and organisations and use the same rare words for the event ("Griner",
 "detention", "Khimki"), and appeared within a few weeks of each other. That is the
 test here: each article is reduced to a *profile*, the distinct key terms of its title
-and lead (news puts who, what and where in the first paragraphs), each weighted by
-how rare it is among all articles (idf), so that "said" or "Tuesday" count for almost
-nothing and "Griner" for a lot. Two profiles are compared with the idf-weighted cosine
+and the names (capitalised words not opening a sentence) of its lead (news puts who,
+what and where in the first paragraphs), each weighted by how rare it is among all
+articles (idf), so that "said" or "Tuesday" count for almost nothing and "Griner" for
+a lot. The lead's other words are left out: reports of one story word them freely, and
+on the developer set they drowned the names (same-story pairs scored below 0.2). Two profiles are compared with the idf-weighted cosine
 of their term sets. Syndicated copies (the same wire text in several files) are the
 extreme case, with a similarity near 1; `assistant.retriever` folds those separately.
 
 Grouping is leader-based, in the order given (the retriever passes relevance order):
-an article joins the first story whose leader it resembles and whose dates it is
-close to, or starts a new story. Comparing with the leader only (not with every
+an article joins the story whose leader it resembles most (at least
+`min_similarity`) and is close to in time, or starts a new story. Comparing with the leader only (not with every
 member) keeps a chain of loosely related reports (war coverage day after day) from
 merging into one story.
 
