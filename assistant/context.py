@@ -59,7 +59,11 @@ def build_context(
         return []
     if per_story is not None:
         hits = _story_first(hits, per_story)
-    keyword = retriever.store.keyword().scores(question)
+    keyword = None
+    if isinstance(result, SearchResult) and result.query == question:
+        keyword = result.keyword_scores
+    if keyword is None:
+        keyword = retriever.store.keyword().scores(question)
     q_terms = set(content_terms(question))
     out: list[Hit] = []
     used = 0

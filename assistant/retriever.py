@@ -94,6 +94,9 @@ class SearchResult:
     window: TimeWindow | None = None
     filters: Filters = field(default_factory=Filters)
     excluded_future: int = 0  # articles left out for being dated after as_of
+    # BM25 score of every chunk row for the query, kept so that `build_context` can
+    # choose passages without scoring the corpus again.
+    keyword_scores: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,7 @@ class Retriever:
             query_vector = self.embedder.embed([query])[0]
         dense = self.store.dense_scores(query_vector)
         keyword = self.store.keyword().scores(query)
+        result.keyword_scores = keyword
         fused = self.fuse(dense, keyword, eligible_rows)
         prior = self._time_prior(as_of, window)
         if self.settings.prior_mode == "multiply":
