@@ -13,8 +13,8 @@ Pipeline for one query, over every chunk of the live generation:
 5. stories: the leading articles are grouped into stories (`assistant.stories`);
    within a story the report the question asks for takes the story's best place (the
    newest for a question about the current state of something, the one inside the
-   named time for "in March"), and a story's further reports count for less, so that
-   one story does not fill the top when others are relevant;
+   named time for "in March"); a story's further reports can be made to count for
+   less (`story_repeat_weight`, off by default: see the README's benchmark);
 6. duplicates: passages nearly identical to a better hit (a syndicated wire story in
    several files) are folded into that hit's `duplicates`.
 
@@ -296,7 +296,7 @@ class Retriever:
         s = self.settings
         settings = StorySettings(min_similarity=s.story_similarity, span_days=s.story_span_days)
         stories = group_stories([self.story_article(a) for a in ranked], settings)
-        pos = {aid: i for i, aid in enumerate(self._article_ids)}
+        pos = self._article_pos
         new_score: dict[int, float] = {}
         story_of: dict[int, int] = {}
         for number, story in enumerate(stories):
