@@ -57,7 +57,12 @@ def build_context(
     duplicates stay with them), then further passages of the same articles while the
     budget lasts. Every passage fits whole: one that would overflow is skipped, a
     shorter later one may still fit. The first passage is always given, even alone
-    over budget, so that a tiny budget never leaves the answerer with nothing."""
+    over budget, so that a tiny budget never leaves the answerer with nothing.
+
+    `result`: a `SearchResult` (its BM25 scores are reused when it was searched with
+    `question`) or hits in rank order. `per_story`: reports of one story (`Hit.story`)
+    beyond this many wait until every other article has had its passage; None keeps
+    the rank order. `lead_share` and `widen`: see the module docstring."""
     hits = list(result.hits if isinstance(result, SearchResult) else result)
     if not hits:
         return []
