@@ -42,6 +42,8 @@ def find_time_window(question: str, as_of: date) -> TimeWindow | None:
         (r"\b(this|the past|the last) month\b|\bweeks? ago\b", lambda m: (as_of - timedelta(days=31), as_of)),
         (r"\blast month\b", lambda m: _month_window(*_prev_month(as_of))),
         (r"\bthis year\b", lambda m: (date(as_of.year, 1, 1), as_of)),
+        # "over the last year" is the past twelve months, not the previous calendar year.
+        (r"\b(the past|the last|past) (year|12 months|twelve months)\b", lambda m: (as_of - timedelta(days=366), as_of)),
         (r"\blast year\b", lambda m: (date(as_of.year - 1, 1, 1), date(as_of.year - 1, 12, 31))),
         (rf"\b(?:in|on|during|since|of|this) (?:early |late |mid-?)?({_MONTH_RE}|may)\.?(?: (\d{{4}}))?\b", _named_month(as_of)),
         (r"\bin (19\d\d|20\d\d)\b", lambda m: (date(int(m.group(1)), 1, 1), date(int(m.group(1)), 12, 31))),
@@ -60,6 +62,46 @@ def find_time_window(question: str, as_of: date) -> TimeWindow | None:
     if m:
         return TimeWindow(as_of - timedelta(days=30), as_of, m.group(0), "soft")
     return None
+
+
+# What a question asks of time, beyond a date window. "current": the state of
+# something that changes (a price, a count, who holds an office), asked in the present
+# tense or with "now"/"currently"/"as of"; the newest report answers it. "anchored": a
+# named time or "when did": the report from that time answers it. "any": neither.
+_CURRENT_WORDS = re.compile(r"\b(now|currently|current|latest|still|so far|as of|to date|these days|ongoing)\b")
+# The question's own auxiliary or verb right after its question word (or after
+# "which/what <noun>"), the usual place an English question shows its tense.
+_WH = r"(?:how (?:much|many|long|soon|often|far|old|large|big|high)|what|which|who|whom|whose|where|when|why|how)"
+_PRESENT_AUX = r"(?:is|are|am|does|do|has|have|can|could|will|would|may|might|should|must|'s)"
+_PAST_AUX = r"(?:was|were|did|had)"
+_PRESENT_AFTER_WH = re.compile(rf"\b{_WH}(?:\s+[\w'’-]+){{0,3}}?\s+{_PRESENT_AUX}\b")
+_PAST_AFTER_WH = re.compile(rf"\b{_WH}(?:\s+[\w'’-]+){{0,3}}?\s+{_PAST_AUX}\b")
+_WHEN_DID = re.compile(r"\bwhen (?:did|was|were|had)\b")
+
+
+def _question_sentence(question: str) -> str:
+    """The sentence that asks (quiz questions often open with a statement)."""
+    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
+    asking = [p for p in parts if p.endswith("?")]
+    return (asking[-1] if asking else parts[-1] if parts else "").lower()
+
+
+def question_time_kind(question: str, window: TimeWindow | None = None, as_of: date | None = None) -> str:
+    """"current", "anchored" or "any" (see above). A strong window that ends before the
+    as-of date ("in March", "last year") anchors the question; one reaching up to it
+    ("this week", "the past year") only narrows "now"."""
+    q = _question_sentence(question)
+    if _WHEN_DID.search(q):
+        return "anchored"
+    if window is not None and window.strength == "strong" and (as_of is None or window.end < as_of):
+        return "anchored"
+    if _CURRENT_WORDS.search(q):
+        return "current"
+    present = _PRESENT_AFTER_WH.search(q)
+    past = _PAST_AFTER_WH.search(q)
+    if present and (not past or present.start() <= past.start()):
+        return "current"
+    return "any"
 
 
 def _prev_month(d: date) -> tuple[int, int]:

@@ -1,12 +1,18 @@
 """Retrieval benchmark over RealTime QA (../shared/eval/realtimeqa-dev).
 
-    ./dev bench-retrieval [--eval DIR] [--store DIR] [--k 10] [--no-answers]
+    ./dev bench-retrieval [--eval DIR] [--store DIR] [--k 10] [--no-answers] [--ablations]
+                          [--budget 1000] [--set KNOB=VALUE ...]
 
 Indexes the set's articles (incrementally, into a store outside the repo), then asks
 each question with its quiz date as the as-of date and reports hit@1/5/10 (a gold
 article among the top hits), MRR@10, answer@5 (the answer's text inside the top-5
-passages), the share of extractive answers containing the answer's text, and query
-latency. Writes bench/results/retrieval.json.
+retrieved passages), answer@600 and answer@1000 (the answer's text within the first
+600 / 1,000 words of the context `build_context` hands the answerer, so that a longer
+context does not win by size alone), the share of extractive answers (over that
+context) containing the answer's text, and query latency (search only; the context
+is timed separately). `--ablations` runs the default and the variants without story
+grouping, without the freshness rule and without passage re-selection in one process,
+so their latencies are comparable. Writes bench/results/retrieval.json.
 """
 
 from __future__ import annotations
@@ -46,12 +52,15 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
                     help="override a RetrieverSettings field, e.g. --set recency_weight=0.5")
     ap.add_argument("--show-misses", action="store_true")
+    ap.add_argument("--ablations", action="store_true", help="also run without stories / freshness / re-selection")
+    ap.add_argument("--budget", type=int, default=0, help="context budget in tokens (default: the module's)")
     args = ap.parse_args()
     if not (args.eval / "questions.jsonl").exists():
         print(f"no evaluation set at {args.eval}", file=sys.stderr)
         return 2
 
     from assistant.api import NewsAssistant
+    from assistant.context import DEFAULT_BUDGET_TOKENS, build_context
     from assistant.retriever import Retriever, RetrieverSettings
 
     na = NewsAssistant.from_settings(corpus=args.eval / "articles", store=args.store)
@@ -60,25 +69,73 @@ def main() -> int:
     overrides = {}
     for kv in args.set:
         key, _, value = kv.partition("=")
-        overrides[key] = type(getattr(RetrieverSettings(), key))(value)
-    retriever = Retriever(na.store(), na.embedder, RetrieverSettings(**overrides))
+        kind = type(getattr(RetrieverSettings(), key))
+        overrides[key] = (value.lower() in ("1", "true", "yes")) if kind is bool else kind(value)
+    budget = args.budget or DEFAULT_BUDGET_TOKENS
+    # (name, retriever knobs, context options); the extractive engine (slow: it embeds
+    # every sentence) runs on the default and on the state before stories only.
+    runs: list[tuple[str, dict, dict]] = [("default", overrides, {"answers": True})]
+    if args.ablations:
+        runs += [
+            ("without story grouping", {**overrides, "stories": False}, {}),
+            ("without the freshness rule", {**overrides, "freshness": False}, {}),
+            ("without passage re-selection (retrieved chunk, not widened)", overrides, {"reselect": False}),
+            ("before stories and re-selection", {**overrides, "stories": False}, {"reselect": False, "answers": True}),
+        ]
     na.embedder.embed(["warm up"])
-
     questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
-    hits1 = hits5 = hits10 = ans5 = extractive_ok = 0
-    rr = 0.0
-    latencies = []
-    misses = []
     answerer = None
     if not args.no_answers:
         from assistant.answer import ExtractiveEngine
 
         answerer = ExtractiveEngine(na.embedder)
+    results = []
+    for name, knobs, ctx in runs:
+        retriever = Retriever(na.store(), na.embedder, RetrieverSettings(**knobs))
+        out = run(questions, retriever, args.k, budget, ctx.get("reselect", True),
+                  answerer if ctx.get("answers") else None, args.show_misses)
+        out.update(name=name, settings=RetrieverSettings(**knobs).__dict__, budget_tokens=budget)
+        results.append(out)
+        print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items() if k != "settings"}))
+    print()
+    print("| retrieval | hit@1 | hit@5 | hit@10 | MRR@10 | answer@5 | answer@600 | answer@1000 | extractive | p50 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        ext = f"{r['extractive_answer_contains']:.3f}" if r["extractive_answer_contains"] is not None else "–"
+        print(f"| {r['name']} | {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['hit@10']:.3f} | {r['mrr@10']:.3f} | "
+              f"{r['answer@5']:.3f} | {r['answer@600']:.3f} | {r['answer@1000']:.3f} | {ext} | {r['latency_p50_ms']:.1f} |")
+    (ROOT / "bench/results").mkdir(parents=True, exist_ok=True)
+    (ROOT / "bench/results/retrieval.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def first_words(hits, n: int) -> str:
+    """The first `n` words of a context, passages in order."""
+    words: list[str] = []
+    for h in hits:
+        words += h.text.split()
+        if len(words) >= n:
+            break
+    return " ".join(words[:n])
+
+
+def run(questions, retriever, k, budget, reselect, answerer, show_misses) -> dict:
+    from assistant.context import build_context
+
+    hits1 = hits5 = hits10 = ans5 = ans600 = ans1000 = extractive_ok = 0
+    rr = 0.0
+    latencies, ctx_latencies = [], []
     for q in questions:
         gold = {e["file"] for e in q["evidence"]}
-        t = time.perf_counter()
-        res = retriever.search(q["question"], k=args.k, as_of=date.fromisoformat(q["question_date"]))
+        t = time.perf_counter()  # query embedding included, as a user waits for it
+        res = retriever.search(q["question"], k=k, as_of=date.fromisoformat(q["question_date"]))
         latencies.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        if reselect:
+            context = build_context(q["question"], res, retriever, budget)
+        else:
+            context = list(res.hits)  # the retrieved chunks as they are, in rank order
+        ctx_latencies.append(time.perf_counter() - t)
         rank = next((i for i, h in enumerate(res.hits, 1) if ({h.file, *h.duplicates} & gold)), None)
         if rank == 1:
             hits1 += 1
@@ -89,27 +146,24 @@ def main() -> int:
             rr += 1.0 / rank
         if any(contains(h.text, q["answer"]) for h in res.hits[:5]):
             ans5 += 1
+        ans600 += contains(first_words(context, 600), q["answer"])
+        ans1000 += contains(first_words(context, 1000), q["answer"])
         if answerer is not None:
-            answer_text = answerer.compose(q["question"], res.hits[:5])
+            # Without re-selection the answerer gets what `ask` hands it today: the top 5.
+            answer_text = " ".join(s.text for s in answerer.select(q["question"], context if reselect else res.hits[:5]))
             if contains(answer_text, q["answer"]):
                 extractive_ok += 1
-        if rank is None or rank > 1:
-            misses.append((q["question"], q["question_date"], rank, sorted(gold), [(h.file, h.date) for h in res.hits[:3]]))
+        if show_misses and (rank is None or rank > 1):
+            print((q["question"], q["question_date"], rank, sorted(gold), [(h.file, h.date) for h in res.hits[:3]]))
     n = len(questions)
     lat = sorted(latencies)
-    out = {
+    return {
         "questions": n, "hit@1": hits1 / n, "hit@5": hits5 / n, "hit@10": hits10 / n, "mrr@10": rr / n,
-        "answer@5": ans5 / n, "extractive_answer_contains": (extractive_ok / n) if answerer else None,
+        "answer@5": ans5 / n, "answer@600": ans600 / n, "answer@1000": ans1000 / n,
+        "extractive_answer_contains": (extractive_ok / n) if answerer else None,
         "latency_p50_ms": 1000 * statistics.median(lat), "latency_p95_ms": 1000 * lat[int(0.95 * (n - 1))],
-        "settings": RetrieverSettings(**overrides).__dict__,
+        "context_p50_ms": 1000 * statistics.median(ctx_latencies),
     }
-    print(json.dumps(out, indent=2))
-    (ROOT / "bench/results").mkdir(parents=True, exist_ok=True)
-    (ROOT / "bench/results/retrieval.json").write_text(json.dumps(out, indent=2))
-    if args.show_misses:
-        for m in misses:
-            print(m)
-    return 0
 
 
 if __name__ == "__main__":

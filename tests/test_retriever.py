@@ -14,6 +14,8 @@ try:
 except ImportError:  # tests/ made a package
     from tests.answer_fixtures import make_assistant, write_json_article, write_txt
 
+from dataclasses import replace
+
 from assistant.retriever import Filters, Retriever, _jaccard, _shingles
 from index.embedder import HashingEmbedder
 
@@ -249,3 +251,95 @@ def test_scores_fuse_dense_and_keyword(long_and_short):
     res = long_and_short.search("chess final teenager", k=1, as_of=date(2022, 8, 1))
     (h,) = res.hits
     assert h.file == "offtopic.txt" and h.keyword > 0 and h.dense > 0
+
+
+# -- stories ----------------------------------------------------------------------------------
+
+BACKGROUND = [
+    ("bg-chess.txt", "Chess final goes to a tiebreak", "A teenager won the chess final after five hours of play."),
+    ("bg-rain.txt", "Storms soak the coast", "Heavy rain flooded coastal roads and closed two schools for a day."),
+    ("bg-budget.txt", "Council passes budget", "The council passed its budget after a long debate about libraries."),
+    ("bg-rail.txt", "Rail strike ends", "Train drivers ended their strike after a pay deal with the operators."),
+    ("bg-zoo.txt", "Zoo welcomes panda cub", "Keepers at the zoo said the panda cub was healthy and feeding well."),
+]
+
+
+@pytest.fixture(scope="module")
+def petrol(tmp_path_factory) -> Retriever:
+    """One story over three weeks: `older` (April) matches the question's words best,
+    `newest` is the newest report (and names the same association and spokesman),
+    `newer` came a few days before it. `bakery` is another story sharing some words.
+    The recency prior is off, so that words alone rank and each test sees one rule."""
+    def write(c: Path) -> None:
+        # Long, with two passages on the question: an article is worth its best passage
+        # plus a little for a second one, so this one outranks the May reports on words.
+        write_txt(c, "older.txt", "Average petrol price per gallon at record, Kestrel Motorists Association says", [
+            "The average petrol price per gallon reached a record of four dollars, the Kestrel Motorists "
+            "Association said. Average petrol price per gallon figures from Association spokesman Ovidius "
+            "Brandt show the average petrol price per gallon rising every week since the winter, when the "
+            "average petrol price per gallon stood at three dollars and the Association first warned drivers.",
+            "Brandt said the average petrol price per gallon would keep rising while refineries stayed shut. "
+            "The Association publishes the average petrol price per gallon every Friday, and this week's "
+            "average petrol price per gallon was the highest the Kestrel Motorists Association has recorded "
+            "in its forty years of surveys of petrol stations across the region.",
+        ], "2022-04-29")
+        write_txt(c, "newest.txt", "Petrol hits five dollars, Kestrel Motorists Association says", [
+            "Drivers now pay five dollars at the pump, said Ovidius Brandt of the Kestrel Motorists Association.",
+        ], "2022-05-20")
+        write_txt(c, "newer.txt", "Kestrel Motorists Association warns of five dollar petrol", [
+            "Ovidius Brandt of the Kestrel Motorists Association said petrol would soon cost five dollars a gallon.",
+        ], "2022-05-16")
+        write_txt(c, "bakery.txt", "Bakery prices rise", [
+            "Bread cost more again, a bakery owner in Kestrel said, blaming petrol.",
+        ], "2022-05-18")
+        for name, title, text in BACKGROUND:
+            write_txt(c, name, title, [text], "2022-04-01")
+    r = build(tmp_path_factory.mktemp("petrol"), "petrol", write)
+    return Retriever(r.store, r.embedder, replace(r.settings, recency_weight=0.0))
+
+
+NOW_Q = "What is the average petrol price per gallon?"
+PETROL_AS_OF = date(2022, 5, 25)
+
+
+def test_reports_of_one_story_share_a_story_number(petrol):
+    res = petrol.search(NOW_Q, k=10, as_of=PETROL_AS_OF)
+    story = {h.file: h.story for h in res.hits}
+    assert story["older.txt"] == story["newest.txt"] == story["newer.txt"] >= 0
+    assert story["bakery.txt"] != story["newest.txt"]
+    assert len({story[n] for n, _, _ in BACKGROUND if n in story} | {story["newest.txt"]}) == len(
+        [n for n, _, _ in BACKGROUND if n in story]) + 1
+    assert res.hits[0].as_json()["story"] == res.hits[0].story
+
+
+def test_a_question_about_now_gets_the_newest_report_of_the_story(petrol):
+    stale_first = Retriever(petrol.store, petrol.embedder, replace(petrol.settings, freshness=False))
+    assert files(stale_first.search(NOW_Q, k=3, as_of=PETROL_AS_OF))[0] == "older.txt"  # best words
+    res = petrol.search(NOW_Q, k=10, as_of=PETROL_AS_OF)
+    order = files(res)
+    # The story's best place goes to a report of its newest week, in relevance order within
+    # that week; the March report, superseded, takes the story's lowest place.
+    assert order[:2] == ["newest.txt", "newer.txt"]
+    story = [f for f in order if f in {"older.txt", "newest.txt", "newer.txt"}]
+    assert story == ["newest.txt", "newer.txt", "older.txt"]
+    # The scores the story earned are handed out again, not invented.
+    plain = Retriever(petrol.store, petrol.embedder, replace(petrol.settings, stories=False))
+    before = {h.file: h.score for h in plain.search(NOW_Q, k=10, as_of=PETROL_AS_OF).hits}
+    after = {h.file: h.score for h in res.hits}
+    assert sorted(after[f] for f in story) == pytest.approx(sorted(before[f] for f in story))
+
+
+def test_a_question_anchored_in_time_gets_the_report_from_that_time(petrol):
+    res = petrol.search("What was the average petrol price per gallon in April?", k=3, as_of=PETROL_AS_OF)
+    assert files(res)[0] == "older.txt"
+    # Asked in the present tense but of April: the April report, not the newest.
+    res = petrol.search("What is the average petrol price per gallon in April?", k=3, as_of=PETROL_AS_OF)
+    assert files(res)[0] == "older.txt"
+
+
+def test_a_story_repeat_weight_below_one_lets_other_stories_up(petrol):
+    assert files(petrol.search(NOW_Q, k=4, as_of=PETROL_AS_OF))[3] == "bakery.txt"  # behind the whole story
+    damped = Retriever(petrol.store, petrol.embedder, replace(petrol.settings, story_repeat_weight=0.3))
+    order = files(damped.search(NOW_Q, k=10, as_of=PETROL_AS_OF))
+    assert order[:2] == ["newest.txt", "bakery.txt"]
+    assert order.index("newer.txt") > 1 and order.index("older.txt") > 1
