@@ -144,6 +144,7 @@ class NewsAssistant:
         from assistant.answer.answerer import Answerer
         from assistant.answer.checker import verifier
         from assistant.answer.offsets import file_locator
+        from assistant.context import build_context
 
         as_of = as_of or date.today()
         gen_engine = self.engine(engine)
@@ -153,10 +154,13 @@ class NewsAssistant:
         retriever = self.retriever()
         store = retriever.store
         result = retriever.search(query, k=k or self.settings.top_k, as_of=as_of, filters=filters)
+        # The passage of each article that answers, up to the token budget (not only
+        # the chunk that made the article rank).
+        passages = build_context(query, result, retriever, self.settings.context_tokens)
         if result.excluded_future:
             notices.append(f"{result.excluded_future} article(s) dated after {as_of} were left out.")
         answer = Answerer(self.embedder, gen_engine).answer(
-            question, result.hits, as_of=as_of, search_query=query, on_draft=on_draft, cancel=cancel,
+            question, passages, as_of=as_of, search_query=query, on_draft=on_draft, cancel=cancel,
             verify=verifier(store), generation=store.manifest.generation, notices=notices,
             assess=self._assessor(store, result.window), locate=file_locator(self.corpus),
             store_info={"model": store.manifest.model, "store": str(store.root), "built": store.manifest.created},

@@ -22,7 +22,8 @@ class Settings(IndexSettings):
     openai_api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key.")
     timeout_seconds: float = Field(60.0, gt=0, description="Model call timeout.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of model answers (0: the same answer every time).")
-    top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
+    top_k: int = Field(5, ge=1, le=50, description="Articles retrieved for an answer.")
+    context_tokens: int = Field(600, ge=50, le=8000, description="Passages handed to the answerer, in cl100k tokens.")
 
 
 def load_settings(overrides: dict[str, Any] | None = None) -> Settings:
