@@ -26,6 +26,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from index.dates import parse_date
 from index.errors import ArticleReadError
 from index.readers.base import Article, FileResult, decode_bytes, make_article
 from index.readers.deadline import DeadlineExceeded, deadline
@@ -52,6 +53,8 @@ _ARTICLE_TYPES = re.compile(r"(Article|BlogPosting|Report|NewsArticle|Posting)$"
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _CHROME = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript", "template", "button")
 _OUTSIDE_CHROME = " or ".join(f"ancestor-or-self::{tag}" for tag in _CHROME)
+_DATELINE_MAX_CHARS = 90
+_BYLINE_TAIL = re.compile(r"\s+(by|von|par)\s+[^,.;:]{1,50}$", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _BLOCK_CONTAINERS = ("list", "table", "div")
 # Elements of the extractor's output that separate words.
@@ -203,13 +206,21 @@ def _article_from(doc: Any, tree: HtmlElement, html: str, rel: str) -> Article:
     paragraphs = _paragraphs(doc.body)
     _refuse_a_page_of_links(rel, *_link_stats(doc.body.iter(), "ref", "target"))
     title = _clean(doc.title or "")
-    paragraphs = [p for p in paragraphs if p != title]
+    paragraphs = [p for p in paragraphs if p != title and not _is_dateline(p)]
     if not paragraphs:
         raise ArticleReadError(rel, NO_TEXT)
     return make_article(
         rel, rel, title, doc.date or None, paragraphs,
         source=_clean(doc.sitename or ""), url=(doc.url or "").strip(), author=_clean(doc.author or ""),
     )
+
+
+def _is_dateline(paragraph: str) -> bool:
+    """A byline printed as a paragraph: "Posted on April 29, 2024 by Gwen", "05.08.2024,
+    16:30 Uhr". The date is in the metadata already; as text it is noise in a quote."""
+    if len(paragraph) > _DATELINE_MAX_CHARS:
+        return False
+    return parse_date(_BYLINE_TAIL.sub("", paragraph)) is not None
 
 
 def _visible_text(tree: HtmlElement) -> str:
@@ -247,7 +258,7 @@ def _refuse_a_page_of_links(rel: str, linked: int, total: int, targets: int) -> 
 
 def _paragraphs(body: HtmlElement) -> list[str]:
     """The extractor's blocks as paragraphs: each top-level block, each list item and
-    each table row is one."""
+    each table row is one; blocks that are nothing but links are left out."""
     paragraphs: list[str] = []
     stack = list(reversed(body))
     while stack:
@@ -257,9 +268,18 @@ def _paragraphs(body: HtmlElement) -> list[str]:
             stack.extend(reversed(block))
             continue
         text = _text_of(block)
-        if text:
+        if text and not _only_links(block, text):
             paragraphs.append(text)
     return paragraphs
+
+
+def _only_links(block: HtmlElement, text: str) -> bool:
+    """True for a block whose text is all inside links: a "read also" teaser or an item
+    of a related-stories list that the extractor left in (the article's own links sit
+    inside sentences). Checked on the extractor's tree, where links are `<ref>`."""
+    refs = [block] if block.tag == "ref" else list(block.iter("ref"))
+    linked = sum(len(_text_of(ref).replace(" ", "")) for ref in refs)
+    return bool(refs) and linked >= len(text.replace(" ", ""))
 
 
 def _text_of(element: HtmlElement) -> str:
