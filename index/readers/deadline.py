@@ -35,8 +35,10 @@ def deadline(seconds: float) -> Iterator[None]:
     """Run the body with a time limit; past it, `DeadlineExceeded` is raised inside it.
 
     The timer and the body's end race for one lock: once the body has ended the timer
-    does nothing, and a time-out that was posted but not yet delivered when the body
-    ended is withdrawn, so the exception can never escape into the caller's later code.
+    does nothing, and a time-out posted but not yet delivered is withdrawn. So the
+    caller sees either the body's normal end or `DeadlineExceeded` raised by the `with`
+    statement (also when the limit passes just as the body ends), never an exception
+    arriving later in its own code.
     """
     if seconds <= 0:
         yield
@@ -57,8 +59,8 @@ def deadline(seconds: float) -> Iterator[None]:
     try:
         yield
     finally:
-        timer.cancel()
         with lock:
             state["done"] = True
             if state["fired"]:
                 _raise_in(thread_id, None)  # withdraw it if it has not arrived yet
+        timer.cancel()

@@ -92,7 +92,7 @@ def read_html(text: str, rel: str) -> FileResult:
         with deadline(EXTRACT_SECONDS):
             doc = _extract(tree)
     except DeadlineExceeded:
-        problem = f"the HTML extractor gave up after {EXTRACT_SECONDS:.0f} s"
+        problem = f"the HTML extractor gave up after {EXTRACT_SECONDS:g} s"
     except Exception as e:  # a bug of the extractor on one page must not stop a build
         problem = f"the HTML extractor failed ({e.__class__.__name__})"
     else:
