@@ -46,6 +46,7 @@ _LOGIN_MAX_CHARS = 600
 # links to other pages (a front page, a section page, search results).
 _LINK_SHARE = 0.6
 _LINK_TARGETS = 5
+_HEADLINE_CHARS = 150  # mean characters per link, at most, for a page of links
 # schema.org types that say "this page lists other pages" when no article type is
 # present beside them.
 _LISTING_TYPES = frozenset({"CollectionPage", "ItemList", "SearchResultsPage", "SiteNavigationElement"})
@@ -212,12 +213,14 @@ def _article_from(doc: Any, tree: HtmlElement, html: str, rel: str) -> Article:
         raise ArticleReadError(rel, NO_TEXT)
     if tree.find(".//input[@type='password']") is not None and len(visible) <= _LOGIN_MAX_CHARS:
         raise ArticleReadError(rel, "not an article: a login page (a password form and almost no text)")
-    page_links = _link_stats(tree.xpath(f"//body//*[not({_OUTSIDE_CHROME})]"), "a", "href")
+    def page_links() -> tuple[int, int, int, int]:
+        return _link_stats(tree.xpath(f"//body//*[not({_OUTSIDE_CHROME})]"), "a", "href")
+
     if doc is None or doc.body is None:
         # The extractor found no main text (a very short page, or one whose only text
         # sits in links): what the simple reader finds outside menus and footers, unless
         # that is a list of links.
-        _refuse_a_page_of_links(rel, *page_links)
+        _refuse_a_page_of_links(rel, *page_links())
         return parse_html_simple(html, rel)
     paragraphs = _paragraphs(doc.body)
     _refuse_a_page_of_links(rel, *_link_stats(doc.body.iter(), "ref", "target"))
@@ -226,7 +229,7 @@ def _article_from(doc: Any, tree: HtmlElement, html: str, rel: str) -> Article:
     if not [p for p in paragraphs if p != title]:
         # Nothing but the headline: a section page whose teasers the extractor left
         # out says so; else the page's only text is kept (as the simple reader did).
-        _refuse_a_page_of_links(rel, *page_links)
+        _refuse_a_page_of_links(rel, *page_links())
         if not paragraphs:
             raise ArticleReadError(rel, NO_TEXT)
         title = ""  # one line that is both title and text is text
@@ -247,15 +250,20 @@ def _is_dateline(paragraph: str) -> bool:
 
 
 def _visible_text(tree: HtmlElement) -> str:
-    """The page's text outside menus, headers, footers, asides, forms and scripts (the
-    elements the simple reader drops), whitespace collapsed."""
+    """The page's text outside menus, headers, footers, asides and scripts, whitespace
+    collapsed. (Forms count as text: ASP.NET pages wrap the whole page in one.)"""
     return _clean(" ".join(tree.xpath(f"//body//text()[not({_OUTSIDE_CHROME})]")))
 
 
-def _link_stats(elements: Iterable[Any], link_tag: str, target_attr: str) -> tuple[int, int, int]:
-    """(characters of text inside links, characters in all, distinct link targets)."""
+def _link_stats(elements: Iterable[Any], link_tag: str, target_attr: str) -> tuple[int, int, int, int]:
+    """(characters of text inside links, characters in all, distinct link targets,
+    links) over
+    `elements` in document order. Whether an element sits in a link is its parent's
+    answer or its own tag: one pass, not a walk up the ancestors of each element."""
     linked = total = 0
     targets: set[str] = set()
+    links = 0
+    in_link: dict[Any, bool] = {}
     for element in elements:
         if not isinstance(element.tag, str):
             continue
@@ -263,16 +271,19 @@ def _link_stats(elements: Iterable[Any], link_tag: str, target_attr: str) -> tup
         total += own
         if element.tag == link_tag:
             targets.add(element.get(target_attr) or "")
-        if element.tag == link_tag or any(a.tag == link_tag for a in element.iterancestors()):
+            links += 1
+        inside = in_link[element] = element.tag == link_tag or in_link.get(element.getparent(), False)
+        if inside:
             linked += own
-    return linked, total, len(targets)
+    return linked, total, len(targets), links
 
 
-def _refuse_a_page_of_links(rel: str, linked: int, total: int, targets: int) -> None:
+def _refuse_a_page_of_links(rel: str, linked: int, total: int, targets: int, links: int) -> None:
     """A front page, section page or list of results: most of its text is the titles of
-    links, to many different pages. (One linked paragraph, or an article whose every
-    paragraph links to the same source, is still an article.)"""
-    if total and linked / total > _LINK_SHARE and targets >= _LINK_TARGETS:
+    links, headline-sized, to many different pages. (An article whose every paragraph
+    links to the same source, or a deals post whose whole paragraphs are affiliate
+    links, is still an article.)"""
+    if total and linked / total > _LINK_SHARE and targets >= _LINK_TARGETS and linked / links <= _HEADLINE_CHARS:
         raise ArticleReadError(
             rel, f"not an article: a page of links to other pages ({linked / total:.0%} of its text is "
             f"in links to {targets} pages)"
