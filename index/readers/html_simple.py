@@ -51,7 +51,7 @@ def parse_html_simple(html: str, rel: str) -> Article:
     raw_date = _meta(soup, "article:published_time", "date", "pubdate", "dc.date")
     if not raw_date:
         t = soup.find("time")
-        raw_date = (t.get("datetime") or t.get_text(strip=True)) if t else ""
+        raw_date = str(t.get("datetime") or t.get_text(strip=True)) if t else ""
     d = parse_date(str(raw_date)[:10]) or parse_date(str(raw_date))
     source = _meta(soup, "og:site_name", "publisher")
     url = _meta(soup, "og:url")
