@@ -164,7 +164,7 @@ def main() -> int:
     from index.chunker import ChunkerSettings, count_tokens
     from index.corpus import scan_corpus
     from index.embedder import MiniLMEmbedder, embedding_input
-    from index.articles import parse_plain
+    from index.readers.txt import parse_plain
 
     tmp = Path(tempfile.mkdtemp(prefix="news-assistant-bench-index-"))
     assert ROOT not in tmp.parents, "temporary data must live outside the repo"

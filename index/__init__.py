@@ -5,3 +5,7 @@ Nothing here imports a UI toolkit; heavy libraries (torch, sentence-transformers
 faiss) are imported inside the functions that need them so that importing this
 package stays cheap.
 """
+
+from index.readers import read_article
+
+__all__ = ["read_article"]

@@ -1,5 +1,5 @@
 """Removing what is not the article: subscription nags, "read also" links,
-newsletter and sharing prompts, advertisement markers.
+newsletter and sharing prompts, advertisement markers (in English, German and French).
 
 Rules work on whole paragraphs and only on short ones, so that a real paragraph that
 mentions "subscribers" is never dropped. Each rule is a pattern that recurs across
@@ -36,6 +36,18 @@ _RULES: tuple[re.Pattern[str], ...] = tuple(
         r"^(copyright\s*(©|\(c\)|\d{4})|\(c\)\s*\d{4}|©)\s*.{0,120}$",
         r"^all rights reserved\.?$",
         r"^(photo|image|video)( credit)?\s*:\s*.{0,120}$",
+        # The same kinds in German and French, for pages saved from the web.
+        r"^(lesen sie (auch|mehr|hier)|mehr zum thema|weiterlesen|das könnte sie auch interessieren)\b",
+        r"^((à )?lire aussi|voir aussi|à voir aussi|sur le même sujet|pour aller plus loin)\b",
+        r"^il vous reste \d+(?:[.,]\d+)?\s*% de cet article à lire",
+        r"^la suite (de cet article )?est réservée aux abonnés",
+        r"^(cet article est )?réservé aux abonnés\.?$",
+        r"^(déjà abonné|bereits abonnent|schon abonniert)\b",
+        r"^(abonnez-vous|inscrivez-vous|jetzt abonnieren|jetzt registrieren)\b.{0,120}$",
+        r"^(anzeige|werbung|publicité|sponsorisé)\s*$",
+        r"^(artikel teilen|teilen|partager( cet article)?)\s*:?\s*$",
+        r"^(alle rechte vorbehalten|tous droits réservés)\.?$",
+        r"^(foto|bild)\s*:\s*.{0,120}$",
     )
 )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from index.articles import ARTICLE_SUFFIXES, DEFAULT_MAX_BYTES, Article, read_article_file
+from index.readers import ARTICLE_SUFFIXES, DEFAULT_MAX_BYTES, Article, read_article_file
 from index.errors import ArticleReadError, CorpusError
 
 

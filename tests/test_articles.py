@@ -375,3 +375,20 @@ def test_scan_skips_hidden_and_odd_files_and_never_follows_folder_links(tmp_path
         ("loop1.txt", "symlink loop"), ("loop2.txt", "symlink loop")]
     assert r.warnings == ["dup.jsonl: duplicate article id dup.jsonl#1; later copy skipped"]
     assert (r.ignored, r.files) == (1, 6)
+
+
+def test_read_article_reads_one_file_as_the_indexer_does(tmp_path):
+    import index
+
+    p = tmp_path / "one.json"
+    p.write_text(json.dumps(obj(1, source="Wire")), encoding="utf-8")
+    a = index.read_article(p)
+    assert (a.id, a.path, a.title, a.date, a.source) == (str(p), str(p), "Story 1", "2022-05-01", "Wire")
+    assert a.text == read_one(p).text
+    many = tmp_path / "many.json"
+    many.write_text(json.dumps([obj(1), obj(2)]), encoding="utf-8")
+    with pytest.raises(ArticleReadError, match="holds 2 articles; index.readers.read_article_file"):
+        index.read_article(many)
+    with pytest.raises(ArticleReadError, match="empty file"):
+        (tmp_path / "empty.md").write_text("", encoding="utf-8")
+        index.read_article(tmp_path / "empty.md")

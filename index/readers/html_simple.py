@@ -1,10 +1,20 @@
-"""The main text of an HTML page: the article, not its menus, scripts and footers."""
+"""The simple HTML reader: the blocks of the first `<article>`, `<main>` or `<body>`,
+with menus, scripts, asides and footers dropped, in one linear walk.
+
+It was the project's only HTML reader; the kept extractor (`index.readers.html`) now
+decides what is article text. This one stays as its fallback for pages the extractor
+cannot take (it failed or ran out of time, or lxml cut a page nested deeper than 255
+levels): it handles any size and depth in linear time, so such a page still indexes.
+"""
 
 from __future__ import annotations
 
-from index.articles import Article, make_article
+from collections.abc import Iterator
+from typing import Any
+
 from index.dates import parse_date
 from index.errors import ArticleReadError
+from index.readers.base import Article, make_article
 
 _DROP = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form",
          "iframe", "svg", "button", "template", "figure")
@@ -13,7 +23,7 @@ _SPACED = _BLOCKS + ("br", "div", "section", "article", "main", "ul", "ol", "dl"
                      "table", "tr", "td", "th", "h1", "h5", "h6", "hr", "img")
 
 
-def _meta(soup, *names: str) -> str:
+def _meta(soup: Any, *names: str) -> str:
     for name in names:
         tag = soup.find("meta", attrs={"property": name}) or soup.find("meta", attrs={"name": name})
         if tag and tag.get("content"):
@@ -21,7 +31,8 @@ def _meta(soup, *names: str) -> str:
     return ""
 
 
-def parse_html(html: str, rel: str) -> Article:
+def parse_html_simple(html: str, rel: str) -> Article:
+    """The article in `html` as the simple reader sees it, or `ArticleReadError`."""
     import warnings
 
     from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning
@@ -40,7 +51,7 @@ def parse_html(html: str, rel: str) -> Article:
     raw_date = _meta(soup, "article:published_time", "date", "pubdate", "dc.date")
     if not raw_date:
         t = soup.find("time")
-        raw_date = (t.get("datetime") or t.get_text(strip=True)) if t else ""
+        raw_date = str(t.get("datetime") or t.get_text(strip=True)) if t else ""
     d = parse_date(str(raw_date)[:10]) or parse_date(str(raw_date))
     source = _meta(soup, "og:site_name", "publisher")
     url = _meta(soup, "og:url")
@@ -70,7 +81,7 @@ def parse_html(html: str, rel: str) -> Article:
     )
 
 
-def _walk(top):
+def _walk(top: Any) -> Iterator[tuple[str, Any]]:
     """(event, node) in document order below `top`, skipping dropped elements:
     ("start", tag), ("end", tag), ("text", string). Iterative: no recursion limit."""
     from bs4 import NavigableString, Tag
@@ -92,7 +103,7 @@ def _walk(top):
             yield "text", child
 
 
-def _find_root(soup):
+def _find_root(soup: Any) -> Any:
     """The first <article>, else <main>, else <body> outside dropped elements (what
     soup.find() gave once they were decomposed), else the whole page."""
     found: dict[str, object] = {}
@@ -104,7 +115,7 @@ def _find_root(soup):
     return found.get("article") or found.get("main") or found.get("body") or soup
 
 
-def _top_level_blocks(root):
+def _top_level_blocks(root: Any) -> list[Any]:
     """Blocks (p, li, ...) not nested in another block, in document order."""
     if any(getattr(p, "name", None) in _BLOCKS for p in root.parents):
         return []
@@ -119,7 +130,7 @@ def _top_level_blocks(root):
     return blocks
 
 
-def _spaced_text(tag) -> str:
+def _spaced_text(tag: Any) -> str:
     """tag.get_text("") (inline markup adds no space: "<b>Monday</b>, officials" stays
     "Monday, officials"), with a space at each edge of the elements that do separate
     words (paragraphs, line breaks, cells...)."""
