@@ -108,7 +108,8 @@ def _story_first(hits: list[Hit], per_story: int) -> list[Hit]:
     copies of one story tell the answerer little that the first ones did not, while
     the next story may hold the answer."""
     seen: dict[int, int] = {}
-    head, tail = [], []
+    head: list[Hit] = []
+    tail: list[Hit] = []
     for h in hits:
         n = seen.get(h.story, 0) if h.story >= 0 else 0
         (head if n < per_story else tail).append(h)
