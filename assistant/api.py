@@ -21,7 +21,7 @@ from assistant.session import ChatSession, Turn, rewrite_followup, save_session
 from index.builder import BuildProgress, BuildReport, build_index, diff_articles, spec_for
 from index.chunker import ChunkerSettings
 from index.config import Settings, load_settings
-from index.embedder import Embedder, MiniLMEmbedder
+from index.embedder import Embedder, make_embedder
 from index.errors import EngineError
 from index.store import Store
 
@@ -29,7 +29,7 @@ from index.store import Store
 class NewsAssistant:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder: Embedder = embedder or MiniLMEmbedder()
+        self.embedder: Embedder = embedder or make_embedder(settings.embedder)
         self._store: Store | None = None
         self._retriever: Retriever | None = None
         self._lock = threading.RLock()

@@ -58,7 +58,18 @@ class BuildReport:
 
 
 def spec_for(embedder: Embedder, chunker: ChunkerSettings) -> StoreSpec:
+    prepare_embedder(embedder)
     return StoreSpec(model=embedder.name, dim=embedder.dim, chunker=chunker.fingerprint())
+
+
+def prepare_embedder(embedder: Embedder, progress: BuildProgress | None = None) -> str | None:
+    """Let an embedder settle what it is before its name is recorded or checked: the
+    int8 encoder exports its model here the first time (progress stage "preparing
+    encoder"), or falls back to fp32 and renames itself. Returns its notice, if any."""
+    prepare = getattr(embedder, "prepare", None)
+    if prepare is not None:
+        prepare((lambda d, t: progress("preparing encoder", d, t)) if progress else None)
+    return getattr(embedder, "notice", None)
 
 
 @contextmanager
@@ -201,8 +212,11 @@ def build_index(
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
-    spec = spec_for(embedder, chunker)
     check_corpus(corpus)  # before the lock, which creates the store folder
+    notice = prepare_embedder(embedder, progress)
+    if notice:
+        report.notes.append(notice)
+    spec = spec_for(embedder, chunker)
     with build_lock(root):
         scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
         report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored

@@ -29,6 +29,10 @@ class Settings(BaseModel):
     timeout_seconds: float = Field(60.0, gt=0, description="Model call timeout.")
     max_file_mb: float = Field(5.0, gt=0, description="Files larger than this are skipped with a warning.")
     chunk_tokens: int = Field(160, ge=32, le=230, description="Chunk size in cl100k tokens.")
+    embedder: Literal["minilm-int8", "minilm-fp32"] = Field(
+        "minilm-int8", description="Encoder for chunks and queries: all-MiniLM-L6-v2 quantised to int8 "
+        "(ONNX Runtime, made once from the packaged weights) or the original fp32 (PyTorch). An index "
+        "records which one built it.")
     top_k: int = Field(5, ge=1, le=50, description="Passages handed to the answerer.")
 
     def corpus_dir(self) -> Path:
