@@ -360,8 +360,8 @@ class OnnxMiniLMEmbedder:
         ids = self._token_ids(texts)
         lengths = np.array([len(x) for x in ids])
         order = np.argsort(lengths, kind="stable")
-        for b in range(0, len(order), self.batch_size):
-            rows = order[b : b + self.batch_size]
+        done = 0
+        for rows in _batches(order, lengths, self.batch_size):
             width = int(lengths[rows].max())
             input_ids = np.zeros((len(rows), width), dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
@@ -377,6 +377,21 @@ class OnnxMiniLMEmbedder:
             self.stats["tokens"] += int(lengths[rows].sum())
             self.stats["padded_tokens"] += len(rows) * width
             self.stats["batches"] += 1
+            done += len(rows)
             if progress:
-                progress(min(b + self.batch_size, len(texts)), len(texts))
+                progress(done, len(texts))
         return out
+
+
+def _batches(order: np.ndarray, lengths: np.ndarray, size: int) -> list[np.ndarray]:
+    """Rows in ascending token count, cut into batches of at most `size` rows, and also
+    wherever the next row is over 10% (+4 tokens) longer than the batch's first: every
+    row of a batch is padded to its longest, and a few long inputs among many short
+    ones would otherwise double the work of a batch."""
+    out: list[np.ndarray] = []
+    start = 0
+    for i in range(1, len(order) + 1):
+        if i == len(order) or i - start == size or lengths[order[i]] > 1.1 * lengths[order[start]] + 4:
+            out.append(order[start:i])
+            start = i
+    return out

@@ -38,9 +38,18 @@ SEED_BOILERPLATE = (
 EVAL_ARTICLES = REPO.parent / "shared" / "eval" / "realtimeqa-dev" / "articles"
 
 
+@pytest.fixture(scope="session")
+def shared_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of the exported int8 model for the whole session: each test's home
+    links to it, so the export (several seconds) runs once, not in every test that
+    builds or queries with the default encoder."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_models: Path) -> Path:
     home = tmp_path_factory.mktemp("home")
+    (home / "models").symlink_to(shared_models, target_is_directory=True)
     for name in list(os.environ):
         if name.startswith("NEWS_ASSISTANT_"):
             monkeypatch.delenv(name)
@@ -56,6 +65,24 @@ def minilm():
 
     embedder = MiniLMEmbedder()
     embedder.load()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def int8(shared_models: Path):
+    """The int8 ONNX encoder over the session's shared model cache, loaded once."""
+    from index.onnx_encoder import OnnxMiniLMEmbedder
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("NEWS_ASSISTANT_HOME", str(shared_models.parent / "int8-home"))
+    (shared_models.parent / "int8-home").mkdir(exist_ok=True)
+    link = shared_models.parent / "int8-home" / "models"
+    if not link.exists():
+        link.symlink_to(shared_models, target_is_directory=True)
+    embedder = OnnxMiniLMEmbedder()
+    embedder.load()
+    mp.undo()
+    assert not embedder.uses_fallback, embedder.notice
     return embedder
 
 
