@@ -1,12 +1,15 @@
 """Retrieval benchmark over RealTime QA (../shared/eval/realtimeqa-dev).
 
-    ./dev bench-retrieval [--eval DIR] [--store DIR] [--k 10] [--no-answers]
+    ./dev bench-retrieval [--eval DIR] [--embedders minilm-int8,minilm-fp32]
+                          [--stores DIR] [--k 10] [--no-answers]
 
-Indexes the set's articles (incrementally, into a store outside the repo), then asks
-each question with its quiz date as the as-of date and reports hit@1/5/10 (a gold
-article among the top hits), MRR@10, answer@5 (the answer's text inside the top-5
-passages), the share of extractive answers containing the answer's text, and query
-latency. Writes bench/results/retrieval.json.
+For each encoder (default: both, side by side), indexes the set's articles
+(incrementally, into DIR/int8 and DIR/fp32 outside the repo; the default DIR is the
+one `./dev bench-index` leaves its full builds in, so they are reused), then asks each
+question with its quiz date as the as-of date and reports hit@1/5/10 (a gold article
+among the top hits), MRR@10, answer@5 (the answer's text inside the top-5 passages),
+the share of extractive answers containing the answer's text, and query latency.
+Writes bench/results/retrieval.json.
 """
 
 from __future__ import annotations
@@ -37,34 +40,11 @@ def contains(haystack: str, needle: str) -> bool:
     return bool(n) and re.search(r"(?<![\w])" + re.escape(n) + r"(?![\w])", norm(haystack)) is not None
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
-    ap.add_argument("--store", type=Path, default=Path(tempfile.gettempdir()) / "news-assistant-bench-store")
-    ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--no-answers", action="store_true", help="skip the extractive answers")
-    ap.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
-                    help="override a RetrieverSettings field, e.g. --set recency_weight=0.5")
-    ap.add_argument("--show-misses", action="store_true")
-    args = ap.parse_args()
-    if not (args.eval / "questions.jsonl").exists():
-        print(f"no evaluation set at {args.eval}", file=sys.stderr)
-        return 2
-
-    from assistant.api import NewsAssistant
+def evaluate(na, questions: list[dict], args, overrides: dict) -> tuple[dict, list]:
     from assistant.retriever import Retriever, RetrieverSettings
 
-    na = NewsAssistant.from_settings(corpus=args.eval / "articles", store=args.store)
-    report = na.build_index()
-    print(f"index: {report.articles} articles, {report.chunks} chunks (embedded {report.embedded_chunks} now)")
-    overrides = {}
-    for kv in args.set:
-        key, _, value = kv.partition("=")
-        overrides[key] = type(getattr(RetrieverSettings(), key))(value)
     retriever = Retriever(na.store(), na.embedder, RetrieverSettings(**overrides))
     na.embedder.embed(["warm up"])
-
-    questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
     hits1 = hits5 = hits10 = ans5 = extractive_ok = 0
     rr = 0.0
     latencies = []
@@ -103,13 +83,75 @@ def main() -> int:
         "latency_p50_ms": 1000 * statistics.median(lat), "latency_p95_ms": 1000 * lat[int(0.95 * (n - 1))],
         "settings": RetrieverSettings(**overrides).__dict__,
     }
-    print(json.dumps(out, indent=2))
+    return out, misses
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
+    ap.add_argument("--embedders", default="minilm-int8,minilm-fp32", help="comma-separated encoders to compare")
+    ap.add_argument("--stores", type=Path, default=Path(tempfile.gettempdir()) / "bench-ingest-stores",
+                    help="one store per encoder under DIR/int8, DIR/fp32 (reused and updated incrementally)")
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--no-answers", action="store_true", help="skip the extractive answers")
+    ap.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
+                    help="override a RetrieverSettings field, e.g. --set recency_weight=0.5")
+    ap.add_argument("--show-misses", action="store_true")
+    ap.add_argument("--chunk-tokens", type=int, help="chunk size (cl100k tokens) to try; its own store")
+    ap.add_argument("--overlap", type=int, help="sentences of overlap between chunks to try; its own store")
+    args = ap.parse_args()
+    if not (args.eval / "questions.jsonl").exists():
+        print(f"no evaluation set at {args.eval}", file=sys.stderr)
+        return 2
+
+    from assistant.api import NewsAssistant
+    from assistant.retriever import RetrieverSettings
+    from index.config import load_settings
+
+    overrides = {}
+    for kv in args.set:
+        key, _, value = kv.partition("=")
+        overrides[key] = type(getattr(RetrieverSettings(), key))(value)
+    questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
+    results: dict[str, dict] = {}
+    variant = ""
+    if args.chunk_tokens is not None:
+        variant += f"-t{args.chunk_tokens}"
+    if args.overlap is not None:
+        from index.chunker import ChunkerSettings
+
+        variant += f"-o{args.overlap}"
+        # Overlap is not a user setting; the benchmark swaps the assistant's chunker.
+        NewsAssistant.chunker = property(lambda self: ChunkerSettings(self.settings.chunk_tokens, args.overlap))  # type: ignore[assignment]
+    for choice in [c.strip() for c in args.embedders.split(",") if c.strip()]:
+        store = args.stores / (choice.removeprefix("minilm-") + variant)
+        na = NewsAssistant(load_settings({"corpus": args.eval / "articles", "store": store, "embedder": choice,
+                                          "chunk_tokens": args.chunk_tokens}))
+        t0 = time.perf_counter()
+        report = na.build_index()
+        print(f"{choice}: index {report.articles} articles, {report.chunks} chunks in {store} "
+              f"(embedded {report.embedded_chunks} now, {time.perf_counter() - t0:.1f}s)", flush=True)
+        results[choice], misses = evaluate(na, questions, args, overrides)
+        if args.show_misses:
+            for m in misses:
+                print(m)
+    print(json.dumps(results, indent=2))
+    print_table(results)
     (ROOT / "bench/results").mkdir(parents=True, exist_ok=True)
-    (ROOT / "bench/results/retrieval.json").write_text(json.dumps(out, indent=2))
-    if args.show_misses:
-        for m in misses:
-            print(m)
+    (ROOT / "bench/results/retrieval.json").write_text(json.dumps(results, indent=2))
     return 0
+
+
+def print_table(results: dict[str, dict]) -> None:
+    cols = ["hit@1", "hit@5", "hit@10", "mrr@10", "answer@5", "extractive_answer_contains", "latency_p50_ms"]
+    print("\n| encoder | " + " | ".join(c.replace("extractive_answer_contains", "extractive") for c in cols) + " |")
+    print("|---" * (len(cols) + 1) + "|")
+    for name, r in results.items():
+        cells = [f"{r[c]:.3f}" if c != "latency_p50_ms" else f"{r[c]:.1f} ms" for c in cols if r.get(c) is not None]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    if {"minilm-int8", "minilm-fp32"} <= set(results):
+        a, b = results["minilm-int8"], results["minilm-fp32"]
+        print(f"int8 - fp32: hit@5 {a['hit@5'] - b['hit@5']:+.3f}, MRR@10 {a['mrr@10'] - b['mrr@10']:+.3f}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ from index.store import (
 # progress(stage, done, total); stages: "reading", "embedding", "writing"
 BuildProgress = Callable[[str, int, int], None]
 _GEN = re.compile(r"^gen-(\d+)$")
+# A stage shown only on the first build with the int8 encoder (its one-time export).
+PREPARING = "Preparing the int8 encoder (once)"
 
 
 @dataclass
@@ -64,11 +66,11 @@ def spec_for(embedder: Embedder, chunker: ChunkerSettings) -> StoreSpec:
 
 def prepare_embedder(embedder: Embedder, progress: BuildProgress | None = None) -> str | None:
     """Let an embedder settle what it is before its name is recorded or checked: the
-    int8 encoder exports its model here the first time (progress stage "preparing
-    encoder"), or falls back to fp32 and renames itself. Returns its notice, if any."""
+    int8 encoder exports its model here the first time (progress stage PREPARING), or
+    falls back to fp32 and renames itself. Returns its notice, if any."""
     prepare = getattr(embedder, "prepare", None)
     if prepare is not None:
-        prepare((lambda d, t: progress("preparing encoder", d, t)) if progress else None)
+        prepare((lambda d, t: progress(PREPARING, d, t)) if progress else None)
     return getattr(embedder, "notice", None)
 
 
