@@ -97,9 +97,9 @@ class TimedEmbedder:
     def name(self) -> str:  # the int8 encoder's name is settled by prepare()
         return self.inner.name
 
-    def prepare(self, progress=None) -> None:
+    def prepare(self, progress=None, export: bool = True) -> None:
         if hasattr(self.inner, "prepare"):
-            self.inner.prepare(progress)
+            self.inner.prepare(progress, export=export)
 
     def embed(self, texts, progress=None):
         c0, t0 = _cpu_s(), time.perf_counter()

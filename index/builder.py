@@ -60,17 +60,18 @@ class BuildReport:
 
 
 def spec_for(embedder: Embedder, chunker: ChunkerSettings) -> StoreSpec:
-    prepare_embedder(embedder)
+    # No export here: opening a store (or finding there is none) must stay instant.
+    prepare_embedder(embedder, export=False)
     return StoreSpec(model=embedder.name, dim=embedder.dim, chunker=chunker.fingerprint())
 
 
-def prepare_embedder(embedder: Embedder, progress: BuildProgress | None = None) -> str | None:
+def prepare_embedder(embedder: Embedder, progress: BuildProgress | None = None, *, export: bool = True) -> str | None:
     """Let an embedder settle what it is before its name is recorded or checked: the
     int8 encoder exports its model here the first time (progress stage PREPARING), or
     falls back to fp32 and renames itself. Returns its notice, if any."""
     prepare = getattr(embedder, "prepare", None)
     if prepare is not None:
-        prepare((lambda d, t: progress(PREPARING, d, t)) if progress else None)
+        prepare((lambda d, t: progress(PREPARING, d, t)) if progress else None, export=export)
     return getattr(embedder, "notice", None)
 
 

@@ -162,14 +162,26 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def ensure_int8_model(progress: Progress | None = None) -> Path:
+def ensure_int8_model(progress: Progress | None = None, *, export: bool = True) -> Path | None:
     """The path of a verified int8 model for the packaged weights, exporting it first
-    if there is none (progress(done, 4) per export step). Raises EncoderUnavailable."""
+    if there is none (progress(done, 4) per export step). With export=False, None
+    instead of an export. Raises EncoderUnavailable, also when an export for this
+    fingerprint has failed before: that failure is recorded, so that every later
+    process falls back the same way (and names the same encoder) without retrying."""
     src, cache = source_dir(), models_dir()
     key, inputs = fingerprint(src, cache)
     final = cache / f"minilm-int8-{key}"
+    failed = cache / f"minilm-int8-{key}.failed"
     if _valid(final, key):
         return final / MODEL_FILE
+    if failed.exists():
+        try:
+            reason = failed.read_text(errors="replace").strip()[:300]
+        except OSError:
+            reason = "unknown reason"
+        raise EncoderUnavailable(f"{reason}; recorded in {failed}, delete that file to try again")
+    if not export:
+        return None
     if final.exists():  # damaged or half-trusted: made again below
         shutil.rmtree(final, ignore_errors=True)
     cache.mkdir(parents=True, exist_ok=True)
@@ -177,7 +189,11 @@ def ensure_int8_model(progress: Progress | None = None) -> Path:
     tmp = cache / f"tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
-        summary = _run_export(src, tmp, progress)
+        try:
+            summary = _run_export(src, tmp, progress)
+        except EncoderUnavailable as e:
+            failed.write_text(str(e) + "\n")
+            raise
         model = tmp / MODEL_FILE
         meta = {"fingerprint": key, **inputs, "model_bytes": model.stat().st_size,
                 "model_blake2b": _digest(model), "export": summary}
@@ -266,12 +282,15 @@ class OnnxMiniLMEmbedder:
         self._lock = threading.RLock()
 
     # -- preparing and loading ----------------------------------------------------------
-    def prepare(self, progress: Progress | None = None) -> None:
+    def prepare(self, progress: Progress | None = None, *, export: bool = True) -> None:
+        """Settle which encoder this is. export=False decides only what is known
+        without exporting (a cached model, or a recorded failure): for checks such as
+        `assistant status` that must not start a 10-second export."""
         with self._lock:
             if self.model_path is not None or self._fallback is not None:
                 return
             try:
-                self.model_path = ensure_int8_model(progress)
+                self.model_path = ensure_int8_model(progress, export=export)
             except EncoderUnavailable as e:
                 self._use_fallback(str(e))
 

@@ -71,17 +71,15 @@ def minilm():
 @pytest.fixture(scope="session")
 def int8(shared_models: Path):
     """The int8 ONNX encoder over the session's shared model cache, loaded once."""
-    from index.onnx_encoder import OnnxMiniLMEmbedder
+    from index import onnx_encoder
 
     mp = pytest.MonkeyPatch()
-    mp.setenv("NEWS_ASSISTANT_HOME", str(shared_models.parent / "int8-home"))
-    (shared_models.parent / "int8-home").mkdir(exist_ok=True)
-    link = shared_models.parent / "int8-home" / "models"
-    if not link.exists():
-        link.symlink_to(shared_models, target_is_directory=True)
-    embedder = OnnxMiniLMEmbedder()
-    embedder.load()
-    mp.undo()
+    mp.setattr(onnx_encoder, "models_dir", lambda: shared_models)
+    try:
+        embedder = onnx_encoder.OnnxMiniLMEmbedder()
+        embedder.load()
+    finally:
+        mp.undo()
     assert not embedder.uses_fallback, embedder.notice
     return embedder
 
@@ -175,6 +173,22 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def int8_cached(shared_models: Path) -> Path:
+    """The shared cache holds the exported int8 model (made once, on first request)."""
+    from index import onnx_encoder
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(onnx_encoder, "models_dir", lambda: shared_models)
+    try:
+        path = onnx_encoder.ensure_int8_model()
+    finally:
+        mp.undo()
+    assert path is not None
+    return path
+
+
 @pytest.fixture
-def child_env(isolated_home: Path) -> dict[str, str]:
+def child_env(isolated_home: Path, int8_cached: Path) -> dict[str, str]:
+    """For child processes, which use the default (int8) encoder: its model is ready."""
     return subprocess_env(NEWS_ASSISTANT_HOME=str(isolated_home))

@@ -153,6 +153,34 @@ def test_falls_back_to_fp32_with_a_notice(monkeypatch, corpus, tmp_path):
     assert Store.open(tmp_path / "store").manifest.model == MINILM_NAME
 
 
+def test_a_failed_export_is_recorded_and_every_later_process_falls_back_alike(isolated_home, monkeypatch):
+    (isolated_home / "models").unlink()  # a private, empty cache
+    calls: list[int] = []
+
+    def broken_export(*a, **k):
+        calls.append(1)
+        raise EncoderUnavailable("exporting the model failed: RuntimeError: no space left")
+
+    monkeypatch.setattr(onnx_encoder, "_run_export", broken_export)
+    # Opening a store (spec_for) never starts an export...
+    quiet = OnnxMiniLMEmbedder()
+    assert spec_for(quiet, ChunkerSettings()).model == INT8_NAME and not calls and not quiet.uses_fallback
+    # ...a build does; it fails, the encoder falls back, and the failure is recorded,
+    first = OnnxMiniLMEmbedder()
+    first.prepare()
+    assert calls == [1] and first.uses_fallback and "no space left" in first.notice
+    # so a later process names the same (fp32) encoder, even without trying to export.
+    later = OnnxMiniLMEmbedder()
+    assert spec_for(later, ChunkerSettings()).model == MINILM_NAME and calls == [1]
+    assert "delete that file to try again" in later.notice
+    [marker] = (isolated_home / "models").glob("*.failed")
+    marker.unlink()
+    again = OnnxMiniLMEmbedder()
+    again.prepare()
+    assert calls == [1, 1]
+    assert not list((isolated_home / "models").glob("tmp-*"))
+
+
 def test_unknown_embedder_is_a_config_error():
     with pytest.raises(ConfigError, match="minilm-int8, minilm-fp32"):
         make_embedder("bert-large")
