@@ -216,11 +216,13 @@ def build_index(
     started = time.perf_counter()
     report = BuildReport()
     check_corpus(corpus)  # before the lock, which creates the store folder
-    notice = prepare_embedder(embedder, progress)
-    if notice:
-        report.notes.append(notice)
-    spec = spec_for(embedder, chunker)
     with build_lock(root):
+        # Inside the lock: a second build of this store is refused at once rather than
+        # after the int8 encoder's one-time export.
+        notice = prepare_embedder(embedder, progress)
+        if notice:
+            report.notes.append(notice)
+        spec = spec_for(embedder, chunker)
         scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
         report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored
         live = _live_generation(root)
