@@ -25,7 +25,7 @@ from assistant.session import ChatSession, Turn, rewrite_followup, save_session
 from assistant.timecues import TimeWindow
 from index.builder import BuildProgress, BuildReport, build_index, diff_articles, spec_for
 from index.chunker import ChunkerSettings
-from index.embedder import Embedder, MiniLMEmbedder
+from index.embedder import Embedder, make_embedder
 from index.errors import NewsAssistantError
 from index.store import Store
 
@@ -36,7 +36,7 @@ KEPT_GENERATIONS = 3
 class NewsAssistant:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder: Embedder = embedder or MiniLMEmbedder()
+        self.embedder: Embedder = embedder or make_embedder(settings.embedder)
         self._store: Store | None = None
         self._retriever: Retriever | None = None
         self._lock = threading.RLock()

@@ -25,13 +25,16 @@ records per question:
   llama-cpp-python's /extras/tokenize/count, with the model's own tokenizer (the chat
   template adds a few tokens more);
 - markup: answers whose text holds any of `<passage`, `</passage`, a literal `[n]`,
-  or "According to passage" (case-insensitive); the same is counted in the streamed
-  drafts (`markup_in_drafts`);
+  or "According to passage" (case-insensitive), or the leftovers of scaffolding cut
+  out (the word "passage", a sentence opening "From , ..."); the same is counted in the
+  streamed drafts (`markup_in_drafts`);
 - wrong citations: a sentence with status "supported" that contains the gold answer,
   none of whose citations is to a gold article (`q["evidence"][*]["file"]`, or a hit
   folding a gold article as a near-duplicate), while a gold article was among
   `answer.hits`: the right fact shown with the wrong source although the right source
-  was in front of the model;
+  was in front of the model. Several articles often report the same fact, so such a
+  citation may still back the sentence: `wrong_citations_quote_lacks_answer` counts
+  only those whose cited quotes do not contain the gold answer either;
 - statuses: how many sentences are supported / contradicted / unsupported / unverified
   (a contradiction caught shows as "contradicted", its `note` saying why).
 
@@ -65,6 +68,10 @@ MARKUP = [
     ("</passage", re.compile(r"<\s*/\s*passage", re.IGNORECASE)),
     ("[n]", re.compile(r"\[n\]")),
     ("According to passage", re.compile(r"according to (the )?passage", re.IGNORECASE)),
+    # what is left when scaffolding is cut out badly: "This is stated in passage.",
+    # "From , the average ..."
+    ("passage", re.compile(r"\bpassages?\b", re.IGNORECASE)),
+    ("dangling comma", re.compile(r"(^|[.!?]\s+)(From|In|According to)\s*,")),
 ]
 
 
@@ -208,7 +215,8 @@ def main() -> int:
             cited = [by_n[n] for n in s.citations if n in by_n]
             if (s.status == "supported" and cited and gold_in_hits and contains(s.text, q["answer"])
                     and not any(gold_file(c.file) for c in cited)):
-                wrong.append({"sentence": s.text, "cited_files": [c.file for c in cited]})
+                wrong.append({"sentence": s.text, "cited_files": [c.file for c in cited],
+                              "quote_has_answer": any(contains(c.quote, q["answer"]) for c in cited)})
         statuses = Counter(s.status for s in answer.sentences)
         markup = markup_found(answer.text)
         correct = bool(answer.answerable) and contains(answer.text, q["answer"])
@@ -231,6 +239,7 @@ def main() -> int:
             "citations": [{"n": c.n, "file": c.file, "quote": c.quote} for c in answer.citations],
             "hits": [h.file for h in answer.hits],
             "model_output": rec.outputs[-1] if rec and rec.outputs else None,
+            "prompt": prompt,
         }
         records.append(r)
         st = " ".join(f"{k[:5]} {statuses.get(k, 0)}" for k in ("supported", "contradicted", "unsupported", "unverified"))
@@ -263,6 +272,7 @@ def main() -> int:
         "drafts_with_markup": sum(bool(r["markup_in_drafts"]) for r in records),
         "wrong_citations": wrong_total,
         "wrong_citation_rate_of_supported": round(wrong_total / supported, 3) if supported else None,
+        "wrong_citations_quote_lacks_answer": sum(not w["quote_has_answer"] for r in records for w in r["wrong_citations"]),
         "sentence_statuses": dict(status_totals),
         "contradicted_sentences": status_totals.get("contradicted", 0),
         "first_token_s_p50": pct(tok1, 0.5), "first_token_s_max": max(tok1) if tok1 else None,

@@ -1,7 +1,7 @@
 """Retrieval benchmark over RealTime QA (../shared/eval/realtimeqa-dev).
 
-    ./dev bench-retrieval [--eval DIR] [--store DIR] [--k 10] [--no-answers] [--ablations]
-                          [--budget 1000] [--set KNOB=VALUE ...]
+    ./dev bench-retrieval [--eval DIR] [--store DIR] [--embedder minilm-int8|minilm-fp32]
+                          [--k 10] [--no-answers] [--ablations] [--budget 1000] [--set KNOB=VALUE ...]
 
 Indexes the set's articles (incrementally, into a store outside the repo), then asks
 each question with its quiz date as the as-of date and reports hit@1/5/10 (a gold
@@ -46,7 +46,10 @@ def contains(haystack: str, needle: str) -> bool:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
-    ap.add_argument("--store", type=Path, default=Path(tempfile.gettempdir()) / "news-assistant-bench-store")
+    ap.add_argument("--store", type=Path, default=None,
+                    help="index folder (default: one per encoder under the temp folder)")
+    ap.add_argument("--embedder", choices=["minilm-int8", "minilm-fp32"], default="minilm-int8",
+                    help="the encoder to measure; run once with each to compare them")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--no-answers", action="store_true", help="skip the extractive answers")
     ap.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
@@ -63,7 +66,10 @@ def main() -> int:
     from assistant.context import DEFAULT_BUDGET_TOKENS, build_context
     from assistant.retriever import Retriever, RetrieverSettings
 
-    na = NewsAssistant.from_settings(corpus=args.eval / "articles", store=args.store)
+    store = args.store or Path(tempfile.gettempdir()) / f"news-assistant-bench-store-{args.embedder}"
+    from assistant.config import load_settings
+
+    na = NewsAssistant(load_settings({"corpus": args.eval / "articles", "store": store, "embedder": args.embedder}))
     report = na.build_index()
     print(f"index: {report.articles} articles, {report.chunks} chunks (embedded {report.embedded_chunks} now)")
     overrides = {}

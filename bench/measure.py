@@ -83,7 +83,6 @@ class TimedEmbedder:
 
     def __init__(self, inner) -> None:
         self.inner = inner
-        self.name = inner.name
         self.dim = inner.dim
         self.embed_calls: list[tuple[float, float, int]] = []  # (start, end, n)
         self.embed_cpu_s = 0.0
@@ -93,6 +92,14 @@ class TimedEmbedder:
     @property
     def max_input_tokens(self) -> int:
         return self.inner.max_input_tokens
+
+    @property
+    def name(self) -> str:  # the int8 encoder's name is settled by prepare()
+        return self.inner.name
+
+    def prepare(self, progress=None, export: bool = True) -> None:
+        if hasattr(self.inner, "prepare"):
+            self.inner.prepare(progress, export=export)
 
     def embed(self, texts, progress=None):
         c0, t0 = _cpu_s(), time.perf_counter()
@@ -180,7 +187,7 @@ def raw_encode(model, texts: list[str]) -> tuple[float, object]:
 
 
 def machine_info() -> dict:
-    import torch
+    import torch  # only for its thread counts; the int8 encoder does not need it
 
     cpu_model = ""
     try:

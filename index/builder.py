@@ -36,6 +36,8 @@ from index.store import (
 # progress(stage, done, total); stages: "reading", "embedding", "writing"
 BuildProgress = Callable[[str, int, int], None]
 _GEN = re.compile(r"^gen-(\d+)$")
+# A stage shown only on the first build with the int8 encoder (its one-time export).
+PREPARING = "Preparing the int8 encoder (once)"
 
 
 @dataclass
@@ -58,7 +60,19 @@ class BuildReport:
 
 
 def spec_for(embedder: Embedder, chunker: ChunkerSettings) -> StoreSpec:
+    # No export here: opening a store (or finding there is none) must stay instant.
+    prepare_embedder(embedder, export=False)
     return StoreSpec(model=embedder.name, dim=embedder.dim, chunker=chunker.fingerprint())
+
+
+def prepare_embedder(embedder: Embedder, progress: BuildProgress | None = None, *, export: bool = True) -> str | None:
+    """Let an embedder settle what it is before its name is recorded or checked: the
+    int8 encoder exports its model here the first time (progress stage PREPARING), or
+    falls back to fp32 and renames itself. Returns its notice, if any."""
+    prepare = getattr(embedder, "prepare", None)
+    if prepare is not None:
+        prepare((lambda d, t: progress(PREPARING, d, t)) if progress else None, export=export)
+    return getattr(embedder, "notice", None)
 
 
 @contextmanager
@@ -201,9 +215,14 @@ def build_index(
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
-    spec = spec_for(embedder, chunker)
     check_corpus(corpus)  # before the lock, which creates the store folder
     with build_lock(root):
+        # Inside the lock: a second build of this store is refused at once rather than
+        # after the int8 encoder's one-time export.
+        notice = prepare_embedder(embedder, progress)
+        if notice:
+            report.notes.append(notice)
+        spec = spec_for(embedder, chunker)
         scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
         report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored
         live = _live_generation(root)

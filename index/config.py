@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,6 +25,10 @@ class IndexSettings(BaseModel):
     store: Path | None = Field(None, description="Index folder. Default: <data dir>/stores/<corpus name>-<hash>.")
     max_file_mb: float = Field(5.0, gt=0, description="Files larger than this are skipped with a warning.")
     chunk_tokens: int = Field(160, ge=32, le=230, description="Chunk size in cl100k tokens.")
+    embedder: Literal["minilm-int8", "minilm-fp32"] = Field(
+        "minilm-int8", description="Encoder for chunks and queries: all-MiniLM-L6-v2 quantised to int8 "
+        "(ONNX Runtime, made once from the packaged weights) or the original fp32 (PyTorch). An index "
+        "records which one built it.")
 
     def corpus_dir(self) -> Path:
         return (self.corpus or locations.data_dir() / "articles").expanduser()

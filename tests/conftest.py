@@ -38,9 +38,18 @@ SEED_BOILERPLATE = (
 EVAL_ARTICLES = REPO.parent / "shared" / "eval" / "realtimeqa-dev" / "articles"
 
 
+@pytest.fixture(scope="session")
+def shared_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of the exported int8 model for the whole session: each test's home
+    links to it, so the export (several seconds) runs once, not in every test that
+    builds or queries with the default encoder."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_models: Path) -> Path:
     home = tmp_path_factory.mktemp("home")
+    (home / "models").symlink_to(shared_models, target_is_directory=True)
     for name in list(os.environ):
         if name.startswith("NEWS_ASSISTANT_"):
             monkeypatch.delenv(name)
@@ -56,6 +65,22 @@ def minilm():
 
     embedder = MiniLMEmbedder()
     embedder.load()
+    return embedder
+
+
+@pytest.fixture(scope="session")
+def int8(shared_models: Path):
+    """The int8 ONNX encoder over the session's shared model cache, loaded once."""
+    from index import onnx_encoder
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(onnx_encoder, "models_dir", lambda: shared_models)
+    try:
+        embedder = onnx_encoder.OnnxMiniLMEmbedder()
+        embedder.load()
+    finally:
+        mp.undo()
+    assert not embedder.uses_fallback, embedder.notice
     return embedder
 
 
@@ -148,6 +173,22 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def int8_cached(shared_models: Path) -> Path:
+    """The shared cache holds the exported int8 model (made once, on first request)."""
+    from index import onnx_encoder
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(onnx_encoder, "models_dir", lambda: shared_models)
+    try:
+        path = onnx_encoder.ensure_int8_model()
+    finally:
+        mp.undo()
+    assert path is not None
+    return path
+
+
 @pytest.fixture
-def child_env(isolated_home: Path) -> dict[str, str]:
+def child_env(isolated_home: Path, int8_cached: Path) -> dict[str, str]:
+    """For child processes, which use the default (int8) encoder: its model is ready."""
     return subprocess_env(NEWS_ASSISTANT_HOME=str(isolated_home))

@@ -49,7 +49,7 @@ def test_index_then_status(assistant, corpus, tmp_path, seed):
     info = json.loads(status.stdout)
     assert {k: info[k] for k in ("store", "corpus", "generation", "articles", "chunks", "model", "dim")} == {
         "store": str(store), "corpus": str(corpus.resolve()), "generation": 1, "articles": 3,
-        "chunks": 8, "model": "all-MiniLM-L6-v2", "dim": 384,
+        "chunks": 8, "model": "all-MiniLM-L6-v2-int8", "dim": 384,
     }
     assert (info["oldest"], info["newest"]) == ("2022-01-23", "2022-08-14")
 

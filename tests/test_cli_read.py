@@ -33,8 +33,10 @@ def home(tmp_path_factory) -> Path:
 
 
 def run(home: Path, *args: str, stdin: str | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    # The shared seed store is built with the fp32 encoder (the `minilm` fixture).
+    env = dict(child_env(home), NEWS_ASSISTANT_EMBEDDER="minilm-fp32")
     return subprocess.run([sys.executable, "-m", "assistant", *args], input=stdin, capture_output=True, text=True,
-                          env=child_env(home), timeout=timeout, cwd=home)
+                          env=env, timeout=timeout, cwd=home)
 
 
 def assert_clean_error(proc: subprocess.CompletedProcess, *words: str) -> None:

@@ -39,7 +39,8 @@ class RealStore:
 @pytest.fixture(scope="session")
 def real_store(tmp_path_factory: pytest.TempPathFactory, site_dir: Path) -> RealStore:
     """Eight short articles indexed by `assistant index` with the real model, in a real
-    process whose every network attempt is recorded (and blocked)."""
+    process whose every network attempt is recorded (and blocked). Its home has its
+    own model cache: this build also exports the int8 model, under the same guard."""
     home = tmp_path_factory.mktemp("real-home")
     corpus, store, log = home / "articles", home / "store", home / "net.log"
     write_corpus(corpus, 8)

@@ -41,17 +41,20 @@ if _log:
 _marker = os.environ.get("RELIABILITY_EMBED_MARKER")
 if _marker:
     import index.embedder as _emb
+    import index.onnx_encoder as _onnx
 
-    _real_embed = _emb.MiniLMEmbedder.embed
+    def _marking(real):
+        def _embed(self, texts, progress=None):
+            if len(texts):  # written whole, then renamed: the test never reads it half-written
+                with open(_marker + ".tmp", "w") as f:
+                    f.write(str(len(texts)))
+                os.replace(_marker + ".tmp", _marker)
+            return real(self, texts, progress)
+        return _embed
 
-    def _embed(self, texts, progress=None):
-        if len(texts):  # written whole, then renamed: the test never reads it half-written
-            with open(_marker + ".tmp", "w") as f:
-                f.write(str(len(texts)))
-            os.replace(_marker + ".tmp", _marker)
-        return _real_embed(self, texts, progress)
-
-    _emb.MiniLMEmbedder.embed = _embed
+    # Both real encoders (the int8 one is the default).
+    _emb.MiniLMEmbedder.embed = _marking(_emb.MiniLMEmbedder.embed)
+    _onnx.OnnxMiniLMEmbedder.embed = _marking(_onnx.OnnxMiniLMEmbedder.embed)
 '''
 
 
@@ -170,7 +173,7 @@ def dedent(s: str) -> str:
 # `assistant index` exactly as users run it, minus the model's load time.
 _FAKE_MODEL_CLI = (
     "import sys, assistant.api, reliability_support as r\n"
-    "assistant.api.MiniLMEmbedder = r.FakeMiniLM\n"
+    "assistant.api.make_embedder = lambda choice: r.FakeMiniLM()\n"
     "from assistant.cli import main\n"
     "raise SystemExit(main(sys.argv[1:]))\n"
 )
