@@ -25,7 +25,8 @@ from assistant.session import ChatSession, Turn, rewrite_followup, save_session
 from assistant.timecues import TimeWindow
 from index.builder import BuildProgress, BuildReport, build_index, diff_articles, spec_for
 from index.chunker import ChunkerSettings
-from index.embedder import Embedder, make_embedder
+from index.embedder import Embedder
+from index.encoders import make_embedder
 from index.errors import NewsAssistantError
 from index.store import Store
 

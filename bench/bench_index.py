@@ -68,7 +68,7 @@ BUILD_CHILD = textwrap.dedent("""
     t0 = time.perf_counter(); c0 = time.process_time()
     sys.path.insert(0, sys.argv[4])
     from pathlib import Path
-    from index.embedder import make_embedder
+    from index.encoders import make_embedder
     from measure import timed_build
     t1 = time.perf_counter()
     e = make_embedder(sys.argv[3])
@@ -89,7 +89,7 @@ START_CHILD = textwrap.dedent("""
     t0 = time.perf_counter()
     from assistant.api import NewsAssistant
     t1 = time.perf_counter()
-    from index.embedder import make_embedder
+    from index.encoders import make_embedder
     e = make_embedder(sys.argv[1]); e.load()
     t2 = time.perf_counter()
     e.embed(["How did Grushko describe the differences?"])
@@ -174,7 +174,8 @@ def main() -> int:
     from index.builder import chunk_for_model
     from index.chunker import ChunkerSettings
     from index.corpus import scan_corpus
-    from index.embedder import embedding_input, make_embedder
+    from index.embedder import embedding_input
+    from index.encoders import make_embedder
     from index.readers.txt import parse_plain
 
     results: dict = {"articles_dir": str(corpus), "machine": machine_info(), "encoders": keys}

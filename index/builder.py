@@ -290,7 +290,7 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
             conn.executemany("DELETE FROM chunks WHERE article_id=?", [(i,) for i in gone])
             conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in gone])
             if dead_ids:
-                index.remove_ids(np.array(dead_ids, dtype=np.int64))
+                index.remove_ids(np.array(dead_ids, dtype=np.int64))  # type: ignore[arg-type]  # FAISS takes id arrays too
             next_id = first_chunk_id
             new_ids = np.arange(next_id, next_id + len(texts), dtype=np.int64)
             conn.executemany(

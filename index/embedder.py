@@ -144,21 +144,6 @@ class HashingEmbedder:
         return [len(t.split()) for t in texts]
 
 
-# The `embedder` setting's values. The int8 encoder is index/onnx_encoder.py.
-EMBEDDER_CHOICES = ("minilm-int8", "minilm-fp32")
-
-
-def make_embedder(choice: str) -> Embedder:
-    """The embedder for the `embedder` setting; nothing is loaded until first used."""
-    if choice == "minilm-fp32":
-        return MiniLMEmbedder()
-    if choice == "minilm-int8":
-        from index.onnx_encoder import OnnxMiniLMEmbedder
-
-        return OnnxMiniLMEmbedder()
-    raise ConfigError(f"unknown embedder {choice!r}", hint=f"Choose one of {', '.join(EMBEDDER_CHOICES)}.")
-
-
 def embedding_input(title: str, chunk_text: str) -> str:
     """What the model embeds for a chunk: a short title header gives it the topic that
     a mid-article paragraph often does not name."""

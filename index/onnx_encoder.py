@@ -226,11 +226,13 @@ def _run_export(src: Path, out: Path, progress: Progress | None) -> dict:
     # stderr is drained by a thread so that the child's warnings cannot fill the pipe
     # while we wait on stdout for its progress lines.
     err: list[str] = []
-    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
+    assert proc.stdout is not None and proc.stderr is not None  # both are PIPEs
+    stderr = proc.stderr
+    reader = threading.Thread(target=lambda: err.append(stderr.read()), daemon=True)
     reader.start()
     last = ""
     try:
-        for line in proc.stdout:  # type: ignore[union-attr]
+        for line in proc.stdout:
             last = line.strip() or last
             if progress and line.startswith("step "):
                 progress(int(line.split()[1].split("/")[0]) - 1, steps)
@@ -274,10 +276,10 @@ class OnnxMiniLMEmbedder:
         self.model_path: Path | None = None
         self.stats = {"texts": 0, "tokens": 0, "padded_tokens": 0, "batches": 0}
         self._fallback: MiniLMEmbedder | None = None
-        self._session = None
+        self._session: Any = None
         self._inputs: set[str] = set()
-        self._tok = None  # truncates at max_input_tokens, as the model reads
-        self._tok_full = None  # no truncation, for input_lengths
+        self._tok: Any = None  # truncates at max_input_tokens, as the model reads
+        self._tok_full: Any = None  # no truncation, for input_lengths
         self._ids: dict[str, np.ndarray] = {}  # token ids from input_lengths, reused by embed
         self._lock = threading.RLock()
 
@@ -353,7 +355,7 @@ class OnnxMiniLMEmbedder:
         lengths = []
         for i in range(0, len(texts), 1024):
             part = list(texts[i : i + 1024])
-            for text, enc in zip(part, self._tok_full.encode_batch(part)):  # type: ignore[union-attr]
+            for text, enc in zip(part, self._tok_full.encode_batch(part)):
                 ids = enc.ids
                 lengths.append(len(ids))
                 if len(ids) <= self.max_input_tokens:
@@ -365,7 +367,7 @@ class OnnxMiniLMEmbedder:
         missing = [i for i, ids in enumerate(out) if ids is None]
         for s in range(0, len(missing), 1024):
             part = missing[s : s + 1024]
-            for i, enc in zip(part, self._tok.encode_batch([texts[i] for i in part])):  # type: ignore[union-attr]
+            for i, enc in zip(part, self._tok.encode_batch([texts[i] for i in part])):
                 out[i] = np.asarray(enc.ids, dtype=np.int64)
         return out  # type: ignore[return-value]
 
@@ -388,7 +390,7 @@ class OnnxMiniLMEmbedder:
                 input_ids[r, : lengths[i]] = ids[i]
                 mask[r, : lengths[i]] = 1
             feed = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
-            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]  # type: ignore[union-attr]
+            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
             weights = mask[..., None].astype(np.float32)
             vecs = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
             out[rows] = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)

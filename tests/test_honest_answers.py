@@ -157,7 +157,7 @@ def test_a_model_saying_the_passages_do_not_answer_is_recognised():
 
 
 def test_ask_json_and_json_lines_on_stdin(seed):
-    env = child_env(seed.home)
+    env = dict(child_env(seed.home), NEWS_ASSISTANT_EMBEDDER="minilm-fp32")  # the store was built with fp32
     where = ["--corpus", str(seed.corpus), "--store", str(seed.store_dir)]
     one = subprocess.run([sys.executable, "-m", "assistant", "ask", WORLD_CUP, "--json", "--as-of", "2022-02-01", *where],
                          capture_output=True, text=True, env=env, timeout=300)
@@ -177,7 +177,7 @@ def test_ask_json_and_json_lines_on_stdin(seed):
 
 
 def test_cli_prints_the_abstention_and_the_nearest_articles(seed):
-    env = child_env(seed.home)
+    env = dict(child_env(seed.home), NEWS_ASSISTANT_EMBEDDER="minilm-fp32")  # the store was built with fp32
     done = subprocess.run([sys.executable, "-m", "assistant", "ask", WORLD_CUP, "--as-of", "2022-02-01",
                            "--corpus", str(seed.corpus), "--store", str(seed.store_dir)],
                           capture_output=True, text=True, env=env, timeout=300)

@@ -83,6 +83,13 @@ def test_1_a_citation_goes_to_the_passage_that_holds_the_names(folder, minilm, s
     assert check_answer(ans, na.store()) == []
 
 
+def test_2_abbreviations_are_not_names(folder, minilm, server):
+    # Seen with the real model: "the U.S." was read as the names "u" and "s".
+    _, ans = ask(folder, minilm, server, "Where was the earthquake felt?",
+                 ["The quake was felt in Manila, according to the U.S. Geological Survey. [1]"])
+    assert ans.sentences[0].status == "supported", ans.sentences[0]
+
+
 def test_2_a_swapped_name_is_a_contradiction_not_support(folder, minilm, server):
     _, ans = ask(folder, minilm, server, "Who called up reservists?",
                  ["Russian President Volodymyr Zelenskyy called up reservists. [1]"])
@@ -96,13 +103,14 @@ def test_2_a_swapped_name_is_a_contradiction_not_support(folder, minilm, server)
 def test_3_prompt_markup_never_reaches_the_reader(folder, minilm, server):
     drafts: list = []
     _, ans = ask(folder, minilm, server, "What happened in Shanghai?",
-                 ['<passage n="1">Shanghai began a two-stage lockdown on Monday. [n] [1] ',
-                  "According to passage [1], the city's east was closed first. [1]"], drafts)
+                 ['According to the passage from <passage n="1">, Shanghai began a two-stage lockdown on Monday. [n] [1] ',
+                  "According to passage [1], the city's east was closed first. [1] This is stated in passage [1]."],
+                 drafts)
     shown = [ans.text] + [" ".join(s.marked for s in d.sentences) for d in drafts]
     for text in shown:
         assert "<passage" not in text and "[n]" not in text and "passage" not in text.lower(), text
     assert [s.status for s in ans.sentences] == ["supported", "supported"]
-    assert ans.sentences[1].text.startswith("The city's east")
+    assert ans.sentences[0].text.startswith("Shanghai began") and ans.sentences[1].text.startswith("The city's east")
 
 
 def test_4_punctuation_inside_the_quotation_marks_is_still_verbatim(folder, minilm, server):
@@ -130,7 +138,7 @@ def test_5_the_terminal_shows_reading_then_the_answer_once(folder, server):
     """`assistant ask` on a real terminal (a pty): a reading status, then each grounded
     sentence once, in its final numbering; no second copy after the stream."""
     server.pieces = ["Shanghai began a two-stage lockdown on Monday. [1] ", "The city's east was closed first. [1]"]
-    env = child_env(folder / "home")
+    env = dict(child_env(folder / "home"), NEWS_ASSISTANT_EMBEDDER="minilm-fp32")  # the store was built with fp32
     env.update(NEWS_ASSISTANT_OPENAI_BASE_URL=server.base_url, COLUMNS="200", TERM="dumb")
     master, slave = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "ask", "What happened in Shanghai?", "--engine", "openai",

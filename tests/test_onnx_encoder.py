@@ -18,7 +18,8 @@ import pytest
 from index import onnx_encoder
 from index.builder import build_index, spec_for
 from index.chunker import ChunkerSettings, chunk_text
-from index.embedder import MINILM_NAME, embedding_input, make_embedder
+from index.embedder import MINILM_NAME, embedding_input
+from index.encoders import make_embedder
 from index.errors import ConfigError, StoreMismatchError
 from index.onnx_encoder import INT8_NAME, META_FILE, MODEL_FILE, EncoderUnavailable, OnnxMiniLMEmbedder
 from index.store import REBUILD_HINT, Store

@@ -49,9 +49,14 @@ _GLUED_MARKER = re.compile(r"([.!?…][\"'”’)\]]*)(\[\d)")
 _PROMPT_TAG = re.compile(r"</?\s*passage\b[^>]*>", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\[\s*n\s*\]")
 _PASSAGE_REF = re.compile(
-    r"^(?:according to|as (?:stated|reported|said) in|based on|in)\s+(?:the\s+)?passages?\s*(?:\[?\d+\]?(?:\s*(?:,|and)\s*\[?\d+\]?)*)?\s*,?\s*",
+    r"^(?:according to|as (?:stated|reported|said) in|based on|from|in)\s+(?:the\s+)?(?:passages?|articles?)"
+    r"\s*(?:\[?\d+\]?(?:\s*(?:,|and)\s*\[?\d+\]?)*)?\s*(?:from\s*)?(?:\[?\d+\]?)?\s*,?\s*",
     re.IGNORECASE,
 )
+# A sentence that only points at the passages ("This is stated in passage [1].").
+_ONLY_REFERENCE = re.compile(
+    r"^(?:this|that|it|these|which)\s+(?:is|was|are|were)\s+(?:stated|mentioned|said|reported|noted|found)\s+"
+    r"in\s+(?:the\s+)?(?:passages?|articles?)\b[^.]*\.?$", re.IGNORECASE)
 
 Verify = Callable[[Citation], bool]
 Locate = Callable[[Citation], Optional[tuple[int, int]]]
@@ -82,7 +87,7 @@ def _pairs(text: str) -> set[tuple[str, str]]:
 
 def clean_model_text(text: str) -> str:
     """A model's answer without the prompt's markup."""
-    return _PLACEHOLDER.sub("", _PROMPT_TAG.sub(" ", text))
+    return _PLACEHOLDER.sub("", _PROMPT_TAG.sub("", text))
 
 
 def _drop_passage_reference(sentence: str) -> str:
@@ -124,6 +129,8 @@ def split_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
             raw = raw[lead.end():]
         claimed = _numbers(raw)
         clean = _drop_passage_reference(" ".join(_MARKER.sub("", raw).split()))
+        if _ONLY_REFERENCE.match(clean):
+            clean = ""
         if not clean or clean in {".", "!", "?"}:
             # A marker alone after the period belongs to the sentence before it.
             if out and claimed:
@@ -212,7 +219,7 @@ class Grounder:
         runs: list[list[str]] = []
         end: int | None = None  # where the current run of capitalised words ends
         for m in _CAPITALISED.finditer(sentence):
-            words = _sequence(m.group(0))
+            words = [w for w in _sequence(m.group(0)) if len(w) > 1]  # "U.S." is no name "u", "s"
             if not words or words[0] in STOPWORDS or (m.start() == 0 and words[0] not in self._names):
                 end = None  # a capitalised first word is a name only if the passages say so
                 continue
