@@ -59,7 +59,7 @@ def test_markdown_export_has_every_source_detail(real, tmp_path):
     assert md.startswith("# How did Grushko describe the differences?")
     assert "Russia and NATO note their disagreements" in md
     assert c.date in md and f"`{c.file}`" in md
-    assert f"characters {c.start}–{c.end}" in md
+    assert c.location() in md and c.location().startswith("file chars")
     assert "Fundamental" in md
     assert f"index generation {na.store().manifest.generation}" in md and "all-MiniLM-L6-v2" in md
     assert "Engine: extractive" in md and "as of 2022-02-01" in md
@@ -130,7 +130,7 @@ def test_markdown_escapes_article_text():
     assert "Click \\[here\\]\\(http://evil.example\\)" in md
     assert "\\<script\\>" in md
     assert "*(unsupported)*" in md
-    assert "characters 10–" in md and "index generation 3" in md
+    assert "article text chars 10-" in md and "index generation 3" in md
 
 
 def test_markdown_escapes_terminal_control_characters():

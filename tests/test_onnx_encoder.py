@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.cli_common import hint_for
+
 from index import onnx_encoder
 from index.builder import build_index, spec_for
 from index.chunker import ChunkerSettings, chunk_text
@@ -22,7 +24,7 @@ from index.embedder import MINILM_NAME, embedding_input
 from index.encoders import make_embedder
 from index.errors import ConfigError, StoreMismatchError
 from index.onnx_encoder import INT8_NAME, META_FILE, MODEL_FILE, EncoderUnavailable, OnnxMiniLMEmbedder
-from index.store import REBUILD_HINT, Store
+from index.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -194,7 +196,7 @@ def test_a_store_built_with_the_other_encoder_says_so(int8, minilm, corpus, tmp_
     with pytest.raises(StoreMismatchError) as info:
         Store.open(root, spec_for(minilm, ChunkerSettings()))
     assert INT8_NAME in info.value.message and MINILM_NAME in info.value.message
-    assert info.value.hint == REBUILD_HINT and "assistant index --rebuild" in REBUILD_HINT
+    assert info.value.remedy == "rebuild" and "assistant index --rebuild" in (hint_for(info.value) or "")
     # `assistant index` (without --rebuild) with the other encoder rebuilds everything.
     report = build_index(corpus, root, minilm)
     assert report.full_rebuild and report.embedded_chunks == report.chunks == 8

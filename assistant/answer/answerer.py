@@ -72,7 +72,10 @@ class Answerer:
         base = Answer(question=question, sentences=(), citations=(), hits=tuple(hits), engine=self.name,
                       generation=generation, search_query=search_query or question, as_of=as_of.isoformat(),
                       store=dict(store_info or {}))
-        assessment = assess(question, hits) if assess is not None and hits else Assessment(bool(hits), 1.0 if hits else 0.0)
+        # A follow-up ("What did he say after that?") is judged by its standalone search,
+        # which carries the names it refers to.
+        assessment = (assess(search_query or question, hits) if assess is not None and hits
+                      else Assessment(bool(hits), 1.0 if hits else 0.0))
 
         def abstain(engine: str) -> Answer:
             return replace(base, engine=engine, notices=tuple(notes), answerable=False,

@@ -23,6 +23,7 @@ from index.embedder import Embedder
 
 MAX_SENTENCES = 3  # the direct answer and at most two supporting sentences
 MIN_WORDS = 5
+HEADING_WORDS = 12  # a line without end punctuation longer than this is text, not a heading
 # Added to a sentence's relevance (0..1) when it holds a thing of the asked kind.
 TYPE_BONUS = 0.15
 # Supporting sentences must be about as relevant as the lead.
@@ -75,8 +76,10 @@ _COMMON_CAPITALS = frozenset("i mr mrs ms dr he she it they we the a an but and 
 
 
 def _is_sentence(span: Span) -> bool:
-    """A sentence, not a heading or a caption: enough words and end punctuation."""
-    return len(span.text.split()) >= MIN_WORDS and bool(_ENDS_SENTENCE.search(span.text))
+    """A sentence, not a heading or a caption: enough words, and end punctuation unless
+    it runs on far longer than a heading does."""
+    words = len(span.text.split())
+    return words >= MIN_WORDS and (words > HEADING_WORDS or bool(_ENDS_SENTENCE.search(span.text)))
 
 
 class ExtractiveEngine:
