@@ -128,6 +128,15 @@ def write_txt(folder: Path, name: str, title: str, paragraphs: list[str], date: 
     return path
 
 
+def write_md_articles(folder: Path, articles: dict[str, tuple[str, str, str, str]]) -> Path:
+    """Markdown articles with front matter: {file name: (date, outlet, title, body)}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (day, source, title, body) in articles.items():
+        (folder / name).write_text(f"---\ntitle: {title}\ndate: {day}\nsource: {source}\n---\n\n{body}\n",
+                                   encoding="utf-8")
+    return folder
+
+
 def write_json_article(folder: Path, name: str, *, title: str, text: str, date: str | None, source: str) -> Path:
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)

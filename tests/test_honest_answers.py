@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 try:
-    from answer_fixtures import child_env, make_assistant, seed_index
+    from answer_fixtures import child_env, make_assistant, seed_index, write_md_articles
 except ImportError:  # tests/ made a package
-    from tests.answer_fixtures import child_env, make_assistant, seed_index
+    from tests.answer_fixtures import child_env, make_assistant, seed_index, write_md_articles
 
 from assistant.answer.answerability import abstention_message, model_declines
 from assistant.answer.checker import check_answer
@@ -52,11 +52,7 @@ STORIES = {
 
 
 def write_stories(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, (day, source, title, body) in STORIES.items():
-        (folder / name).write_text(f"---\ntitle: {title}\ndate: {day}\nsource: {source}\n---\n\n{body}\n",
-                                   encoding="utf-8")
-    return folder
+    return write_md_articles(folder, STORIES)
 
 
 @pytest.fixture(scope="module")

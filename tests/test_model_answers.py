@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 try:
-    from answer_fixtures import child_env, make_assistant
+    from answer_fixtures import child_env, make_assistant, write_md_articles
     from model_server import FakeOpenAI
 except ImportError:  # tests/ made a package
-    from tests.answer_fixtures import child_env, make_assistant
+    from tests.answer_fixtures import child_env, make_assistant, write_md_articles
     from tests.model_server import FakeOpenAI
 
 from assistant.answer.checker import check_answer
@@ -49,11 +49,7 @@ ARTICLES = {
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory, minilm):
     root = tmp_path_factory.mktemp("model-answers")
-    corpus = root / "articles"
-    corpus.mkdir()
-    for name, (day, source, title, body) in ARTICLES.items():
-        (corpus / name).write_text(f"---\ntitle: {title}\ndate: {day}\nsource: {source}\n---\n\n{body}\n",
-                                   encoding="utf-8")
+    corpus = write_md_articles(root / "articles", ARTICLES)
     (root / "home").mkdir()
     make_assistant(minilm, corpus, root / "store", root / "home").build_index()
     return root
