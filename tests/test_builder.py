@@ -18,7 +18,8 @@ from assistant.cli_common import hint_for
 from index.builder import build_index, build_lock, chunk_for_model, spec_for
 from index.chunker import ChunkerSettings, chunk_text
 from index.corpus import scan_corpus
-from index.embedder import HashingEmbedder, embedding_input
+from index.embedder import embedding_input
+from stand_in import HashingEmbedder
 from index.errors import StoreLockedError, StoreMismatchError, StoreMissingError
 from index.store import Store, StoreSpec
 
@@ -275,7 +276,7 @@ def test_the_lock_is_exclusive_within_one_process_too(tmp_path):
 SLOW_BUILD = """
 import os, pathlib, sys, time
 import index.builder as b
-from index.embedder import HashingEmbedder
+from stand_in import HashingEmbedder
 corpus, root, marker, phase = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4]
 
 def stall(where):

@@ -17,7 +17,7 @@ except ImportError:  # tests/ made a package
 from dataclasses import replace
 
 from assistant.retriever import Filters, Retriever, _jaccard, _shingles
-from index.embedder import HashingEmbedder
+from stand_in import HashingEmbedder
 
 
 def build(tmp_path: Path, name: str, write) -> Retriever:

@@ -125,7 +125,7 @@ def test_model_rewrite_is_used_when_an_engine_is_given(seed_idx):
 
 def test_failing_model_rewrite_falls_back_with_a_notice(tmp_path):
     from assistant.api import NewsAssistant
-    from index.embedder import HashingEmbedder
+    from stand_in import HashingEmbedder
     from assistant.errors import EngineError
 
     try:

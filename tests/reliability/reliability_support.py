@@ -11,7 +11,8 @@ import sys
 import textwrap
 from pathlib import Path
 
-from index.embedder import MINILM_NAME, HashingEmbedder
+from index.embedder import MINILM_NAME
+from stand_in import HashingEmbedder
 
 REPO = Path(__file__).resolve().parents[2]
 REBUILD = "assistant index --rebuild"
@@ -75,7 +76,7 @@ def proc_env(home: Path, site_dir: Path | None = None, *, user_default: bool = T
     else:
         env["HF_HUB_OFFLINE"] = "1"
         env["TRANSFORMERS_OFFLINE"] = "1"
-    paths = ([str(site_dir)] if site_dir else []) + [str(REPO)]
+    paths = ([str(site_dir)] if site_dir else []) + [str(REPO), str(REPO / "tests")]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env["NEWS_ASSISTANT_HOME"] = str(home)
     env["COLUMNS"] = "200"  # rich wraps at 80 otherwise; long paths stay on one line
@@ -185,7 +186,7 @@ def cli_with_fake_model(*args: str, env: dict[str, str], timeout: float = 180,
     `drop_dac` and running as root, the child loses CAP_DAC_OVERRIDE and
     CAP_DAC_READ_SEARCH, so chmod 000 stops it as it stops a normal user."""
     env = dict(env)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", str(REPO))])
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", f"{REPO}{os.pathsep}{REPO / 'tests'}")])
     prefix: list[str] = []
     if drop_dac and os.geteuid() == 0:
         prefix = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",

@@ -12,7 +12,7 @@ import pytest
 
 from assistant.api import NewsAssistant
 from index.builder import build_index
-from index.embedder import HashingEmbedder
+from stand_in import HashingEmbedder
 from index.store import Store
 from reliability_support import assert_friendly_failure, cli, cli_popen, dir_names, proc_env, write_corpus
 
@@ -55,7 +55,7 @@ def test_two_assistant_index_at_once(tmp_path, site_dir):
 REBUILD = """
 import pathlib, sys
 from index.builder import build_index
-from index.embedder import HashingEmbedder
+from stand_in import HashingEmbedder
 report = build_index(pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), HashingEmbedder())
 print(report.generation)
 """

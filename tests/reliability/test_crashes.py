@@ -25,7 +25,7 @@ import pytest
 
 from assistant.api import NewsAssistant
 from index.builder import build_index
-from index.embedder import HashingEmbedder
+from stand_in import HashingEmbedder
 from index.store import Store
 from reliability_support import proc_env, cli, cli_popen, dir_names, read_json_output, write_corpus
 
@@ -38,7 +38,7 @@ import os, pathlib, sqlite3, sys, time
 import faiss
 import index.builder as b
 import index.store as st
-from index.embedder import HashingEmbedder
+from stand_in import HashingEmbedder
 corpus, root, marker, point = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4]
 
 def pause(where):
@@ -194,7 +194,7 @@ def test_kill_at_random_moments_of_an_unmodified_build(tmp_path, child_env):
         (corpus / "bulk" / f"{i:04d}.txt").write_text(
             f"2022-05-{i % 28 + 1:02d}\n\nBulletin {i}\n\n" + f"The committee met for session {i}. " * 3,
             encoding="utf-8")
-    script = ("import pathlib, sys, time\nfrom index.builder import build_index\nfrom index.embedder import HashingEmbedder\n"
+    script = ("import pathlib, sys, time\nfrom index.builder import build_index\nfrom stand_in import HashingEmbedder\n"
               "def progress(stage, done, total):\n"
               "    if stage == 'writing' and done == 0:\n"
               "        print('writing', time.monotonic(), flush=True)\n"

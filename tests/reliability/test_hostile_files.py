@@ -23,7 +23,7 @@ from assistant.api import NewsAssistant
 from assistant.cli import print_report
 from index.builder import build_index
 from index.chunker import DEFAULT_MAX_TOKENS, count_tokens
-from index.embedder import HashingEmbedder
+from stand_in import HashingEmbedder
 from index.store import Store
 from reliability_support import FakeMiniLM, can_drop_dac, proc_env, cli_with_fake_model
 

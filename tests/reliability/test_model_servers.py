@@ -17,7 +17,7 @@ import pytest
 
 from assistant.api import NewsAssistant
 from assistant.render import print_answer
-from index.embedder import HashingEmbedder
+from stand_in import HashingEmbedder
 from reliability_support import write_corpus
 
 try:

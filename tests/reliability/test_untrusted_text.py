@@ -23,7 +23,7 @@ from assistant.render import print_answer, print_hits
 from assistant.untrusted import for_markdown, for_rich
 from assistant.retriever import Hit
 from assistant.session import ChatSession, Turn, save_session
-from index.embedder import HashingEmbedder
+from stand_in import HashingEmbedder
 from reliability_support import cli, proc_env, write_corpus
 
 AS_OF = date(2023, 1, 1)
