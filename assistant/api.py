@@ -183,8 +183,8 @@ class NewsAssistant:
 
     def sources(self, answer: Answer) -> dict[int, SourceText]:
         """The text of every article `answer` cites, from the generation its quotes were
-        checked against while that generation is still on disk, else from the live one
-        (where `SourceText.holds` tells whether each quote still stands)."""
+        checked against while that generation is still at hand, else from the live one
+        (where the chat says of each quote whether it still stands there)."""
         store: Store | None = None
         with self._lock:
             if answer.generation is not None:

@@ -6,21 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from assistant.answer.text import quote_at
 from assistant.answer.types import Citation
 from index.store import Store
 
 
 @dataclass(frozen=True)
 class SourceText:
-    """A cited article's text; None when the article is gone. `holds` says whether
-    the citation's quote still stands at its offsets in it."""
+    """A cited article's text; None when the article is gone."""
 
     article_id: str
     text: str | None
-
-    def holds(self, c: Citation) -> bool:
-        return quote_at(self.text, c.start, c.end, c.quote)
 
 
 def source_texts(store: Store | None, citations: Iterable[Citation]) -> dict[int, SourceText]:
