@@ -55,7 +55,8 @@ def parse_date(text: str) -> date | None:
     if not _YEAR.search(s):
         return None
     # A date line has few words; anything that reads like a sentence is not one.
-    words = re.findall(r"[A-Za-z]+", s)
+    # Words in any script count ("中文" is a word as much as "harbor").
+    words = re.findall(r"[^\W\d_]+", s)
     if len(words) > 6:
         return None
     if not (_NUMERIC_DATE.search(s) or (_MONTH.search(s) and _DAY.search(_YEAR.sub(" ", s)))):
@@ -73,7 +74,7 @@ def parse_date(text: str) -> date | None:
             )
         except (ValueError, OverflowError, TypeError):
             return None
-        other = [w for w in re.findall(r"[A-Za-z]+", " ".join(skipped)) if w.lower() not in _FILLER]
+        other = [w for w in re.findall(r"[^\W\d_]+", " ".join(skipped)) if w.lower() not in _FILLER]
         if len(other) > 1:
             return None
     if dt is None or dt.year < 1900:
