@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import date as Date
 from typing import Callable, Optional, Sequence
 
-from assistant.answer.text import Span, content_terms, passage_sentences
+from assistant.answer.text import MONTH_NAMES, Span, content_terms, passage_sentences
 from assistant.answer.types import Claim, Difference
 from assistant.retriever import Hit
 
@@ -27,8 +27,7 @@ _NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
 _COUNT = re.compile(
     r"(?<![\w.,$])(\$?\d[\d,]*(?:\.\d+)?%?|" + "|".join(_NUMBER_WORDS) + r")(?:\s+(?:million|billion|thousand|hundred))?"
     r"\s+(?:more\s+|new\s+|additional\s+|other\s+)?([A-Za-z][a-z]+)", re.IGNORECASE)
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_DATE = re.compile(r"\b([a-z]+)\s+(?:on|for|until|to)\s+((?:" + _MONTHS + r")\s+\d{1,2})\b")
+_DATE = re.compile(r"\b([a-z]+)\s+(?:on|for|until|to)\s+((?:" + MONTH_NAMES + r")\s+\d{1,2})\b")
 _NOT_UNITS = frozenset("""a an and the of in on at to for from by with or as per percent than more less about
     years year months month weeks week days day hours hour times""".split())
 

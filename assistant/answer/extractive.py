@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from assistant.answer.text import Span, content_terms, passage_sentences
+from assistant.answer.text import MONTH_NAMES, Span, content_terms, passage_sentences
 from assistant.retriever import Hit
 from index.embedder import Embedder
 
@@ -31,8 +31,7 @@ SUPPORT_RATIO = 0.8
 
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|hundreds?|"
                      r"thousands?|millions?|billions?|half|quarter)\b", re.IGNORECASE)
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_DATE = re.compile(r"\b(" + _MONTHS + r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
+_DATE = re.compile(r"\b(" + MONTH_NAMES + r"|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|"
                    r"(?:19|20)\d\d|yesterday|tomorrow|today|next (?:week|month|year)|last (?:week|month|year))\b")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'&.-]*(?:\s+(?:of|and|the|de|&)?\s*[A-Z][\w’'&.-]*)*")
 _TITLE = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")

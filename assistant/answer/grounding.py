@@ -28,7 +28,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from assistant.answer.text import STOPWORDS, Span, content_terms, normalize_for_quote, passage_sentences, quoted_segments
-from assistant.answer.types import AnswerSentence, Citation
+from assistant.answer.types import AnswerSentence, Citation, citation_of
 from assistant.retriever import Hit
 from index.embedder import Embedder
 from index.sentences import sentence_spans
@@ -255,11 +255,7 @@ class Grounder:
         key = (hit.chunk_id, span.start, span.end)
         if key in self._numbering:
             return self._numbering[key]
-        citation = Citation(
-            n=len(self.citations) + 1, article_id=hit.article_id, file=hit.file, title=hit.title, date=hit.date,
-            source=hit.source, url=hit.url, quote=span.text, start=hit.start + span.start,
-            end=hit.start + span.end, chunk_id=hit.chunk_id,
-        )
+        citation = citation_of(hit, len(self.citations) + 1, span.start, span.end)
         if self.verify is not None and not self.verify(citation):
             return None
         where = self.locate(citation) if self.locate is not None else None

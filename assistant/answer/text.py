@@ -8,6 +8,9 @@ from functools import lru_cache
 
 from index.sentences import sentence_spans
 
+# English month names as a regex alternation, for finding dates in sentences (literal:
+# calendar.month_name follows the process's locale).
+MONTH_NAMES = "January|February|March|April|May|June|July|August|September|October|November|December"
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’.-]*")
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being

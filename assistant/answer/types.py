@@ -44,10 +44,13 @@ class Citation:
         return asdict(self)
 
 
-def passage_citation(hit: Hit, n: int) -> Citation:
-    """A whole retrieved passage as a citation-shaped value (for nearest articles)."""
+def citation_of(hit: Hit, n: int, start: int = 0, end: int | None = None) -> Citation:
+    """Citation `n` of `hit.text[start:end]` (offsets local to the passage; by default
+    the whole passage, as nearest articles are shown)."""
+    end = len(hit.text) if end is None else end
     return Citation(n=n, article_id=hit.article_id, file=hit.file, title=hit.title, date=hit.date, source=hit.source,
-                    url=hit.url, quote=hit.text, start=hit.start, end=hit.end, chunk_id=hit.chunk_id)
+                    url=hit.url, quote=hit.text[start:end], start=hit.start + start, end=hit.start + end,
+                    chunk_id=hit.chunk_id)
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class Answer:
         passage (numbered apart from citations: they back nothing)."""
         if self.answerable:
             return ()
-        return tuple(passage_citation(h, i) for i, h in enumerate(self.hits, start=1))
+        return tuple(citation_of(h, i) for i, h in enumerate(self.hits, start=1))
 
     @property
     def text(self) -> str:
