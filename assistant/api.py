@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from assistant.answer.answerer import Assess, OnDraft
 from assistant.answer.engines import GenerativeEngine, make_engine
@@ -29,6 +29,7 @@ from index.embedder import Embedder
 from index.encoders import make_embedder
 from index.errors import NewsAssistantError
 from index.store import Store
+from index.watch import WatchEvent, WatchSettings
 
 # Generations an open assistant keeps at hand for the sources of earlier answers.
 KEPT_GENERATIONS = 3
@@ -42,6 +43,9 @@ class NewsAssistant:
         self._retriever: Retriever | None = None
         self._lock = threading.RLock()
         self._generations: dict[int, Store] = {}
+        # Builds of one assistant (Ctrl+R and the folder watcher in the chat) take turns
+        # instead of refusing each other: the store's flock is per open file, not per process.
+        self._building = threading.Lock()
 
     @classmethod
     def from_settings(cls, embedder: Embedder | None = None, **overrides: Any) -> "NewsAssistant":
@@ -61,10 +65,21 @@ class NewsAssistant:
         return ChunkerSettings(max_tokens=self.settings.chunk_tokens)
 
     def build_index(self, rebuild: bool = False, progress: BuildProgress | None = None) -> BuildReport:
-        return build_index(
-            self.corpus, self.store_dir, self.embedder, self.chunker,
-            rebuild=rebuild, max_bytes=self.settings.max_bytes, progress=progress,
-        )
+        with self._building:
+            return build_index(
+                self.corpus, self.store_dir, self.embedder, self.chunker,
+                rebuild=rebuild, max_bytes=self.settings.max_bytes, progress=progress,
+            )
+
+    def watch(self, on_event: Callable[[WatchEvent], None], stop: threading.Event, *,
+              first_build: bool = True, settings: WatchSettings = WatchSettings(),
+              progress: BuildProgress | None = None) -> None:
+        """Keep the index in line with the article folder until `stop` is set: every
+        settled batch of changes is one build (see `index.watch`)."""
+        from index.watch import watch_folder
+
+        watch_folder(self.corpus, lambda: self.build_index(progress=progress), on_event, stop, settings,
+                     ignore=(self.store_dir,), first_build=first_build)
 
     def store(self) -> Store:
         """The live generation, reopened when a build has published a newer one."""

@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_index)
+    p = sub.add_parser("watch", parents=[common], help="keep the index in line with the article folder until Ctrl+C")
+    p.set_defaults(func=cmd_watch)
     p = sub.add_parser("status", parents=[common], help="what the index holds")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
@@ -83,6 +85,43 @@ def print_report(report) -> None:
               f"{report.articles} articles in {report.chunks} chunks ({report.seconds:.1f}s).")
     else:
         print(f"Index is up to date: {report.articles} articles in {report.chunks} chunks.")
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """One line per update on stdout; what is being done, waited for or skipped on
+    stderr. Ctrl+C stops at once: a build in progress is abandoned, and since a build
+    publishes atomically the index stays at its last complete generation."""
+    import threading
+
+    from assistant.render import update_line, watch_notice
+
+    na = api(args)
+    stop = threading.Event()
+    building = False
+
+    def on_event(event) -> None:
+        nonlocal building
+        building = event.kind == "building"
+        line = update_line(event) if event.kind == "updated" else watch_notice(event)
+        if line:
+            print(line, file=sys.stdout if event.kind == "updated" else sys.stderr, flush=True)
+
+    print(f"Watching {na.corpus} for changes (index: {na.store_dir}); Ctrl+C stops.", file=sys.stderr, flush=True)
+    try:
+        na.watch(on_event, stop)
+    except KeyboardInterrupt:
+        stop.set()
+        if not building:
+            print("Stopped watching.", file=sys.stderr)
+            return 0
+        try:
+            where = f" (generation {na.status()['generation']})"
+        except NewsAssistantError:
+            where = ""
+        print(f"Stopped during a build: it was abandoned, and the index stays at its last complete version{where}.",
+              file=sys.stderr)
+        return 130
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

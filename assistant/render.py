@@ -13,6 +13,7 @@ from assistant.untrusted import file_name, for_markdown, for_rich, markdown_code
 
 if TYPE_CHECKING:
     from assistant.retriever import SearchResult
+    from index.watch import WatchEvent
 
 # What a reader is told about a sentence the articles do not back.
 STATUS_LABELS = {"unsupported": "unsupported", "unverified": "unverified quote", "contradicted": "contradicts its source"}
@@ -135,3 +136,38 @@ def print_hits(res: "SearchResult") -> None:
         if h.duplicates:
             console.print(f"   [dim]same passage in: {for_rich(', '.join(file_name(d) for d in h.duplicates))}[/dim]")
         console.print("   " + for_rich(one_line(h.text)[:400]))
+
+
+# -- the folder watcher (`assistant watch`, the chat's status line) -------------------
+def changes_summary(added: int, changed: int, removed: int) -> str:
+    return f"{added} added, {changed} changed, {removed} removed"
+
+
+def update_line(event: "WatchEvent", names: int = 3) -> str:
+    """One line for a published update: when, what changed (with a few file names),
+    the generation it made and how long it took."""
+    from datetime import datetime
+
+    r = event.report
+    assert r is not None
+    files = r.added + r.changed + r.removed
+    shown = ", ".join(file_name(f) for f in files[:names]) + (f", … (+{len(files) - names})" if len(files) > names else "")
+    return (f"{datetime.now():%H:%M:%S} {changes_summary(len(r.added), len(r.changed), len(r.removed))}"
+            f" ({shown}); generation {r.generation}: {r.articles} articles, {r.chunks} passages; {r.seconds:.1f}s")
+
+
+def watch_notice(event: "WatchEvent") -> str:
+    """What the watcher is doing besides publishing (empty when nothing is worth saying)."""
+    if event.kind == "building":
+        n = len(event.paths)
+        return f"Indexing {n} changed path{'s' if n != 1 else ''}…" if n else "Bringing the index in line with the folder…"
+    if event.kind == "unchanged" and not event.paths and event.report is not None:
+        return f"Index is up to date: {event.report.articles} articles. Waiting for changes."
+    if event.kind == "skipped":
+        return "\n".join(f"warning: skipped {file_name(s.path)}: {one_line(s.reason)}" for s in event.skipped)
+    if event.kind == "waiting":
+        return f"waiting: {one_line(event.message)}; the update will follow when it is done."
+    if event.kind == "failed":
+        hint = f" {event.error.hint}" if event.error is not None and event.error.hint else ""
+        return f"error: the update failed ({one_line(event.message)}); the index is unchanged.{hint}"
+    return ""
