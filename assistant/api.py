@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from assistant.answer.answerer import Assess, OnDraft
 from assistant.answer.engines import GenerativeEngine, make_engine
@@ -30,6 +30,9 @@ from index.encoders import make_embedder
 from index.errors import NewsAssistantError
 from index.store import Store
 from index.watch import WatchEvent, WatchSettings
+
+if TYPE_CHECKING:
+    from assistant.timeline import Timeline
 
 # Generations an open assistant keeps at hand for the sources of earlier answers.
 KEPT_GENERATIONS = 3
@@ -121,6 +124,12 @@ class NewsAssistant:
     # -- search and answers --------------------------------------------------------------
     def search(self, query: str, k: int = 10, as_of: date | None = None, filters: Filters = Filters()) -> SearchResult:
         return self.retriever().search(query, k=k, as_of=as_of, filters=filters)
+
+    def timeline(self, query: str, as_of: date | None = None, filters: Filters = Filters()) -> "Timeline":
+        """The articles on `query`'s story in date order, each with what was new in it."""
+        from assistant.timeline import build_timeline
+
+        return build_timeline(query, self.retriever(), as_of or date.today(), filters)
 
     def engine(self, name: str | None = None) -> GenerativeEngine | None:
         settings = self.settings if name is None else replace_settings(self.settings, engine=name)

@@ -39,6 +39,14 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     _filters_args(p)
     p.set_defaults(func=cmd_ask)
 
+    p = sub.add_parser("timeline", parents=[common], help="the articles on a story in date order, with what was new in each")
+    p.add_argument("question", help="a question or topic")
+    p.add_argument("--as-of", metavar="DATE", help="leave out articles dated after DATE (default: today)")
+    p.add_argument("--from", dest="date_from", metavar="DATE", help="only articles dated on or after DATE")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="only articles dated on or before DATE")
+    p.add_argument("--json", action="store_true", help="print the timeline as JSON (schema in the README)")
+    p.set_defaults(func=cmd_timeline, source=[], files=None)
+
     p = sub.add_parser("chat", parents=[common], help="open the terminal chat (the default command)")
     p.add_argument("--engine", choices=ENGINES)
     p.add_argument("--as-of", metavar="DATE")
@@ -137,6 +145,21 @@ def cmd_ask(args) -> int:
     if args.export:
         path = na.export(answer, args.export, overwrite=args.force)
         print(f"Exported to {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_timeline(args) -> int:
+    from assistant.timecues import parse_as_of
+
+    if not args.question.strip():
+        raise NewsAssistantError("no question or topic given", hint='Use: assistant timeline "a question or topic"')
+    timeline = api(args).timeline(args.question, as_of=parse_as_of(args.as_of), filters=_filters(args))
+    if args.json:
+        print(json.dumps(timeline.as_json(), ensure_ascii=False, indent=2))
+        return 0
+    from assistant.render import print_timeline
+
+    print_timeline(timeline)
     return 0
 
 

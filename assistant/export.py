@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from assistant.answer.types import Answer
-from assistant.render import answer_markdown
+from assistant.render import answer_markdown, timeline_markdown
 from assistant.session import ChatSession
 from index.errors import NewsAssistantError
 
@@ -28,7 +28,9 @@ class ExportExistsError(NewsAssistantError):
 def conversation_markdown(session: ChatSession) -> str:
     head = [f"# Conversation {session.id}", "", f"*Started {session.created}; exported "
             f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}.*", ""]
-    return "\n".join(head) + "\n" + "\n".join(answer_markdown(t.answer) for t in session.turns)
+    # A timeline the chat showed beside an answer follows that answer.
+    return "\n".join(head) + "\n" + "\n".join(
+        answer_markdown(t.answer) + ("\n" + timeline_markdown(t.timeline) if t.timeline else "") for t in session.turns)
 
 
 def render(obj: Answer | ChatSession, fmt: Format) -> str:

@@ -13,6 +13,7 @@ from assistant.untrusted import file_name, for_markdown, for_rich, markdown_code
 
 if TYPE_CHECKING:
     from assistant.retriever import SearchResult
+    from assistant.timeline import Timeline, TimelineEntry
     from index.watch import WatchEvent
 
 # What a reader is told about a sentence the articles do not back.
@@ -136,6 +137,54 @@ def print_hits(res: "SearchResult") -> None:
         if h.duplicates:
             console.print(f"   [dim]same passage in: {for_rich(', '.join(file_name(d) for d in h.duplicates))}[/dim]")
         console.print("   " + for_rich(one_line(h.text)[:400]))
+
+
+# -- timelines ----------------------------------------------------------------------------
+TIMELINE_EMPTY = "No article on this story."
+
+
+def timeline_heading(t: "Timeline") -> str:
+    n = len(t.entries)
+    span = f", {t.entries[0].date or 'undated'} to {t.entries[-1].date or 'undated'}" if n > 1 else ""
+    return f"{n} article{'s' if n != 1 else ''} on this story{span} (as of {t.as_of}; {t.candidates} considered)"
+
+
+def entry_head(e: "TimelineEntry") -> str:
+    """Date, outlet and title of a timeline line, and the copies folded into it."""
+    parts = [e.date or "undated", one_line(e.source) if e.source else "", one_line(e.title or file_name(e.file))]
+    head = " · ".join(p for p in parts if p)
+    if e.duplicates:
+        head += f" (+{len(e.duplicates)} cop{'ies' if len(e.duplicates) != 1 else 'y'})"
+    return head
+
+
+def print_timeline(t: "Timeline") -> None:
+    from rich.console import Console
+
+    console = Console()
+    if not t.entries:
+        console.print(f"[dim]{TIMELINE_EMPTY}[/dim]")
+        return
+    console.print(f"[dim]{for_rich(timeline_heading(t))}[/dim]")
+    for e in t.entries:
+        console.print(f"[bold]{for_rich(entry_head(e))}[/bold] [dim]{for_rich(file_name(e.file))}[/dim]")
+        console.print(f"    {for_rich(one_line(e.sentence))}")
+        if e.duplicates:
+            console.print(f"    [dim]same story also in: {for_rich(', '.join(file_name(d) for d in e.duplicates))}[/dim]")
+
+
+def timeline_markdown(t: "Timeline", heading: str = "###") -> str:
+    """The timeline as a Markdown section (the export, when the chat showed it)."""
+    lines = [f"{heading} Timeline: {for_markdown(t.query)}", "", f"*{for_markdown(timeline_heading(t))}*", ""]
+    if not t.entries:
+        lines.append(for_markdown(TIMELINE_EMPTY))
+    for e in t.entries:
+        lines.append(f"- **{for_markdown(entry_head(e))}** — {markdown_code(e.file)}, article text chars "
+                     f"{e.start}-{e.end}")
+        lines.append(f"  > {for_markdown(e.sentence)}")
+        if e.duplicates:
+            lines.append(f"  Same story also in: {', '.join(markdown_code(d) for d in e.duplicates)}")
+    return "\n".join(lines) + "\n"
 
 
 # -- the folder watcher (`assistant watch`, the chat's status line) -------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from assistant.answer.text import STOPWORDS
 from assistant.answer.types import Answer
+from assistant.timeline import Timeline
 from index import locations
 
 _ANAPHORA = re.compile(
@@ -56,6 +57,7 @@ def rewrite_followup(question: str, previous_queries: list[str]) -> str:
 class Turn:
     question: str
     answer: Answer
+    timeline: Timeline | None = None  # the story's timeline, when the chat showed it
 
 
 @dataclass
@@ -76,7 +78,8 @@ class ChatSession:
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "created": self.created,
-                "turns": [{"question": t.question, "answer": t.answer.as_json()} for t in self.turns]}
+                "turns": [{"question": t.question, "answer": t.answer.as_json(),
+                           **({"timeline": t.timeline.as_json()} if t.timeline else {})} for t in self.turns]}
 
     @property
     def title(self) -> str:
@@ -106,7 +109,8 @@ def load_session(path: Path) -> ChatSession:
 
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        turns = [Turn(t["question"], answer_from_json(t["answer"])) for t in data["turns"]]
+        turns = [Turn(t["question"], answer_from_json(t["answer"]),
+                      Timeline.from_json(t["timeline"]) if t.get("timeline") else None) for t in data["turns"]]
         return ChatSession(id=data["id"], created=data["created"], turns=turns)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise NewsAssistantError(f"cannot reopen the conversation {path} ({e.__class__.__name__})",
