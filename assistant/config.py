@@ -23,6 +23,8 @@ class Settings(IndexSettings):
     timeout_seconds: float = Field(60.0, gt=0, description="Model call timeout.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature of model answers (0: the same answer every time).")
     top_k: int = Field(5, ge=1, le=50, description="Articles retrieved for an answer.")
+    watch: bool = Field(True, description="While the chat is open, index new, changed and removed articles of the "
+                        "folder in the background (as `assistant watch` does).")
     context_tokens: int | None = Field(
         None, ge=50, le=8000, description="When set, the answerer reads build_context's passages up to this many "
         "cl100k tokens instead of the retrieved ones (600 measured best for the extractive engine).")

@@ -21,8 +21,8 @@ from textual.worker import Worker, WorkerState
 from assistant.session import ChatSession
 from assistant.tui.commands import ChatCommands
 from assistant.tui.messages import (
-    AnswerChosen, AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, IndexBuilt, IndexMissing,
-    IndexOpened, SourceOpened,
+    AnswerChosen, AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, FolderActivity, FolderUpdated,
+    IndexBuilt, IndexMissing, IndexOpened, SourceOpened, TimelineLineOpened, TimelineReady,
 )
 from assistant.untrusted import escape_controls, file_name
 from assistant.tui.screens.chat import ChatScreen
@@ -67,6 +67,8 @@ class NewsApp(ChatWorkers, App[None]):
         self.pending: AskRequest | None = None
         self._answer_worker: Worker | None = None
         self.last_export: Path | None = None  # path of the last export, for the user and for tests
+        self.watching = False  # the folder watcher runs (setting `watch`, once an index is open)
+        self.watch_note = ""  # what it is doing, on the status line
         self.chat = ChatScreen()
 
     def get_default_screen(self) -> ChatScreen:
@@ -116,6 +118,8 @@ class NewsApp(ChatWorkers, App[None]):
                            if self._state_before_build == IndexState.READY else "Building the index…"), "info"
         elif self.index_state == IndexState.READY:
             text, level = self.ready_text, ("warning" if "out of date" in self.ready_text else "info")
+            if self.watch_note:
+                text = f"{text} · {self.watch_note}"
         elif self.index_state == IndexState.LOADING:
             text, level = "Loading…", "info"
         else:
@@ -149,7 +153,10 @@ class NewsApp(ChatWorkers, App[None]):
         if message.warning:
             self.notify(message.warning, title="Article folder", severity="warning", timeout=15, markup=False)
         pending = message.pending or {}
-        if any(pending.values()):
+        if self.na.settings.watch:
+            # Changes made while the chat was closed are indexed in the background too.
+            self.start_watching(first_build=any(pending.values()))
+        elif any(pending.values()):
             self.ready_text += " · out of date (Ctrl+R)"
             self.restore_status()
             self.notify(
@@ -157,6 +164,41 @@ class NewsApp(ChatWorkers, App[None]):
                 f"{pending.get('changed', 0)} changed, {pending.get('removed', 0)} removed.\n"
                 "Press Ctrl+R to update the index.", title="Index out of date", severity="warning", timeout=30,
                 markup=False)
+
+    def start_watching(self, first_build: bool) -> None:
+        if self.watching or not self.na.settings.watch:
+            return
+        self.watching = True
+        self.watch_folder(first_build)
+
+    def on_folder_activity(self, message: FolderActivity) -> None:
+        from assistant.render import watch_notice
+
+        event = message.event
+        if event.kind == "building":
+            n = len(event.paths)
+            self.watch_note = (f"indexing {n} changed file{'s' if n != 1 else ''} in the background" if n
+                               else "bringing the index up to date in the background")
+        elif event.kind == "waiting":
+            self.watch_note = "waiting for another build of the index"
+        elif event.kind in ("unchanged", "failed"):
+            self.watch_note = ""
+        if event.kind in ("skipped", "failed"):  # each unreadable file is reported once
+            self.notify(watch_notice(event), title="Article folder", severity="warning" if event.kind == "skipped"
+                        else "error", timeout=15, markup=False)
+        self.restore_status()
+
+    def on_folder_updated(self, message: FolderUpdated) -> None:
+        from assistant.render import changes_summary
+
+        self.watch_note = ""
+        r = message.event.report
+        if self.index_state == IndexState.BUILDING:  # Ctrl+R runs after it and will say so itself
+            return
+        self._index_ready(message.info, message.outlets)
+        names = ", ".join(file_name(f) for f in (r.added + r.changed + r.removed)[:3])
+        self.notify(f"{changes_summary(len(r.added), len(r.changed), len(r.removed))} ({names}).",
+                    title="Index updated", timeout=5, markup=False)
 
     def on_index_missing(self, message: IndexMissing) -> None:
         if not self._settle_state(IndexState.MISSING):
@@ -195,6 +237,7 @@ class NewsApp(ChatWorkers, App[None]):
         if r.skipped:
             text += f"\n{len(r.skipped)} file(s) skipped: " + ", ".join(file_name(s.path) for s in r.skipped[:3])
         self.notify(text, title="Index built", timeout=10, markup=False)
+        self.start_watching(first_build=False)
 
     # -- questions and answers ---------------------------------------------------------
     @on(Input.Submitted, "#question")
@@ -235,6 +278,7 @@ class NewsApp(ChatWorkers, App[None]):
             self.chat.conversation.mark_current(view)
             self.chat.conversation.scroll_end(animate=False)
         self.chat.sources.show(message.answer, message.sources)
+        self.chat.show_timeline(False)  # a shown timeline was the previous question's story
         self.restore_status()
         if message.save_error:
             self.notify(message.save_error, severity="warning", markup=False)
@@ -264,6 +308,40 @@ class NewsApp(ChatWorkers, App[None]):
 
     def on_answer_chosen(self, message: AnswerChosen) -> None:
         self.chat.sources.show(message.answer, message.sources)
+        self.chat.show_timeline(False)
+
+    # -- the timeline --------------------------------------------------------------------
+    def action_timeline(self) -> None:
+        """Show the current answer's story over time beside it; again, the sources."""
+        if self.chat.showing_timeline:
+            self.chat.show_timeline(False)
+            self.chat.question.focus()
+            return
+        answer = self.chat.sources.answer
+        if answer is None:
+            self.notify("Ask a question first: the timeline shows its story.", severity="warning")
+            return
+        self.chat.timeline.loading(answer.question)
+        self.chat.show_timeline(True)
+        self.make_timeline(answer, self.options.filters)
+
+    def on_timeline_ready(self, message: TimelineReady) -> None:
+        if self.chat.sources.answer is not message.answer:
+            return  # another answer is shown by now
+        self.chat.timeline.show(message.timeline, message.texts)
+        # Kept with its turn: saved with the conversation and exported after the answer.
+        turn = next((t for t in self.session.turns if t.answer is message.answer), None)
+        if turn is not None:
+            turn.timeline = message.timeline
+            try:
+                self.na.save(self.session)
+            except OSError as e:
+                self.notify(f"could not save the conversation ({e.strerror or e})", severity="warning", markup=False)
+
+    def on_timeline_line_opened(self, message: TimelineLineOpened) -> None:
+        from assistant.tui.screens.article import ArticleScreen
+
+        self.push_screen(ArticleScreen(message.citation, message.text))
 
     def on_source_opened(self, message: SourceOpened) -> None:
         from assistant.tui.screens.article import ArticleScreen

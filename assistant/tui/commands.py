@@ -15,6 +15,7 @@ PALETTE = [
     ("Export the conversation", "Save it as Markdown or JSON, with sources", "export"),
     ("Settings: engine, model, as-of date, filters", "How the next question is answered", "settings"),
     ("Copy the selected quote", "Put the highlighted source's quote on the clipboard", "copy_quote"),
+    ("Timeline of the answer's story", "The articles on it in date order, with what was new in each", "timeline"),
     ("Show or hide the sources pane", "More room for the conversation", "toggle_sources"),
     ("Cancel the answer in progress", "Stop it and put the question back in the input", "cancel_answer"),
     ("Help: all keys", "List every key binding", "help"),

@@ -46,6 +46,35 @@ class IndexBuilt(Message):
 
 
 @dataclass(eq=False)
+class FolderActivity(Message):
+    """What the folder watcher is doing (an `index.watch.WatchEvent` other than a publish)."""
+
+    event: Any
+
+
+@dataclass(eq=False)
+class FolderUpdated(Message):
+    """The watcher published a new generation; the next question reads it."""
+
+    event: Any  # index.watch.WatchEvent, kind "updated"
+    info: dict[str, Any]
+    outlets: list[str]
+
+
+@dataclass(eq=False)
+class TimelineReady(Message):
+    answer: Answer  # the answer whose story it is
+    timeline: Any  # assistant.timeline.Timeline
+    texts: dict[str, str]  # article id -> text, for opening a line's article
+
+
+@dataclass(eq=False)
+class TimelineLineOpened(Message):
+    citation: Citation  # the line's sentence
+    text: str | None  # its article's text
+
+
+@dataclass(eq=False)
 class AnswerCompleted(Message):
     request_id: int
     answer: Answer

@@ -16,9 +16,11 @@ from textual import work
 from textual.worker import get_current_worker
 
 from assistant.tui.messages import (
-    AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, IndexBuilt, IndexMissing, IndexOpened,
+    AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, FolderActivity, FolderUpdated, IndexBuilt,
+    IndexMissing, IndexOpened, TimelineReady,
 )
-from assistant.answer.types import Draft
+from assistant.answer.types import Answer, Draft
+from assistant.retriever import Filters
 from assistant.tui.state import AskRequest
 from index.errors import NewsAssistantError, StoreMissingError
 
@@ -116,6 +118,37 @@ class ChatWorkers(_AppBase):
             self.post_message(IndexBuilt(report, store.describe(), _outlets(store)))
 
         abandonable(build)
+
+    @work(thread=True, exclusive=True, group="watch", exit_on_error=False, description="watch the article folder")
+    def watch_folder(self, first_build: bool) -> None:
+        """Index what changes in the article folder while the chat is open. Its builds
+        publish new generations beside the live one, so answers go on meanwhile and
+        the next question reads the new one."""
+        stop = threading.Event()
+
+        def on_event(event) -> None:
+            if event.kind == "updated":
+                store = self.na.store()  # opened here rather than on the UI thread
+                self.post_message(FolderUpdated(event, store.describe(), _outlets(store)))
+            else:
+                self.post_message(FolderActivity(event))
+
+        try:
+            abandonable(lambda: self.na.watch(on_event, stop, first_build=first_build))
+        finally:
+            stop.set()  # cancelled (the app closes): the watch thread ends at its next tick
+
+    @work(thread=True, exclusive=True, group="timeline", exit_on_error=False, description="make a timeline")
+    def make_timeline(self, answer: Answer, filters: Filters) -> None:
+        from datetime import date
+
+        # The story as of the answer's date, searched as the answer was (a follow-up's
+        # standalone search), with the chat's current filters.
+        as_of = date.fromisoformat(answer.as_of) if answer.as_of else None
+        timeline = self.na.timeline(answer.search_query or answer.question, as_of=as_of, filters=filters)
+        store = self.na.store()
+        texts = {e.article_id: store.article_text(e.article_id) for e in timeline.entries}
+        self.post_message(TimelineReady(answer, timeline, texts))
 
     @work(thread=True, exclusive=True, group="answer", exit_on_error=False, description="answer a question")
     def answer_question(self, request: AskRequest) -> None:

@@ -52,7 +52,7 @@ def store_copy(seed_store: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_app(minilm, seed_store: Path) -> Callable:
-    """make_app(store=..., corpus=..., embedder=..., **app_kwargs) -> a NewsApp over the
+    """make_app(store=..., corpus=..., embedder=..., watch=False, **app_kwargs) -> a NewsApp over the
     seed index, answering as of AS_OF, with a fixed session id and start time."""
     from assistant.api import NewsAssistant
     from assistant.session import ChatSession
@@ -60,8 +60,10 @@ def make_app(minilm, seed_store: Path) -> Callable:
     from assistant.tui.state import ChatOptions
     from assistant.config import Settings
 
-    def make(store: Path | None = None, corpus: Path = SEEDS, embedder=None, **kwargs):
-        na = NewsAssistant(Settings(corpus=corpus, store=store or seed_store), embedder or minilm)
+    def make(store: Path | None = None, corpus: Path = SEEDS, embedder=None, watch: bool = False, **kwargs):
+        # The folder watcher is off unless a test is about it: its worker never ends,
+        # and `settle` waits for every worker.
+        na = NewsAssistant(Settings(corpus=corpus, store=store or seed_store, watch=watch), embedder or minilm)
         kwargs.setdefault("session", ChatSession(id="test-session", created="2022-02-01T09:00:00+00:00"))
         return NewsApp(na, ChatOptions(as_of=AS_OF), **kwargs)
 

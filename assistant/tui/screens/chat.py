@@ -11,6 +11,7 @@ from textual.widgets import Footer
 from assistant.tui.widgets.conversation import Conversation, HistoryInput
 from assistant.tui.widgets.sources import SourcesPane
 from assistant.tui.widgets.status import BuildBar, StatusBar
+from assistant.tui.widgets.timeline import TimelinePane
 
 # Width from which sources sit beside the conversation instead of below it.
 WIDE = 110
@@ -35,6 +36,8 @@ class ChatScreen(Screen):
         Binding("ctrl+y", "app.copy_quote", "Copy quote", show=False,
                 tooltip="Copy the highlighted source's quote to the clipboard"),
         Binding("ctrl+t", "app.toggle_sources", "Sources", show=False, tooltip="Show or hide the sources pane"),
+        Binding("ctrl+l", "app.timeline", "Timeline",
+                tooltip="Show the current answer's story over time beside it (again: back to the sources)"),
     ]
 
     DEFAULT_CSS = """
@@ -43,12 +46,15 @@ class ChatScreen(Screen):
         #main { height: 1fr; }
         #chat { width: 1fr; height: 1fr; }
         #question { dock: bottom; margin: 0 1; }
-        SourcesPane { width: 42%; border-left: tall $panel-lighten-2; }
-        #main.-no-sources SourcesPane { display: none; }
+        SourcesPane, TimelinePane { width: 42%; border-left: tall $panel-lighten-2; }
+        TimelinePane { display: none; }
+        #main.-timeline SourcesPane { display: none; }
+        #main.-timeline TimelinePane { display: block; }
+        #main.-no-sources SourcesPane, #main.-no-sources TimelinePane { display: none; }
     }
     ChatScreen.-narrow {
         #main { layout: vertical; }
-        SourcesPane { width: 1fr; height: 40%; border-left: none; border-top: tall $panel-lighten-2; }
+        SourcesPane, TimelinePane { width: 1fr; height: 40%; border-left: none; border-top: tall $panel-lighten-2; }
         SourcesPane.-empty { display: none; }
     }
     """
@@ -62,6 +68,7 @@ class ChatScreen(Screen):
                 yield Conversation(id="conversation")
                 yield HistoryInput(placeholder="Ask about the articles… (Enter sends, ↑ recalls)", id="question")
             yield SourcesPane(id="sources")
+            yield TimelinePane(id="timeline")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -87,6 +94,22 @@ class ChatScreen(Screen):
     @property
     def question(self) -> HistoryInput:
         return self.query_one(HistoryInput)
+
+    @property
+    def timeline(self) -> TimelinePane:
+        return self.query_one(TimelinePane)
+
+    @property
+    def showing_timeline(self) -> bool:
+        return self.query_one("#main").has_class("-timeline")
+
+    def show_timeline(self, show: bool) -> None:
+        """The timeline in the sources pane's place, or the sources back."""
+        main = self.query_one("#main")
+        main.set_class(show, "-timeline")
+        if show:
+            main.remove_class("-no-sources")
+            self.timeline.query_one("#timeline-list").focus()
 
     def toggle_sources(self) -> None:
         self.query_one("#main").toggle_class("-no-sources")
