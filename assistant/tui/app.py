@@ -321,7 +321,7 @@ class NewsApp(ChatWorkers, App[None]):
         if answer is None:
             self.notify("Ask a question first: the timeline shows its story.", severity="warning")
             return
-        self.chat.timeline.loading(answer.question)
+        self.chat.timeline.start(answer.question)
         self.chat.show_timeline(True)
         self.make_timeline(answer, self.options.filters)
 

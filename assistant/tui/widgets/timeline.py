@@ -45,7 +45,7 @@ class TimelinePane(Vertical):
         yield Static(id="timeline-note", markup=False)
         yield OptionList(id="timeline-list", markup=False)
 
-    def loading(self, question: str) -> None:
+    def start(self, question: str) -> None:
         self.timeline, self.texts = None, {}
         self.query_one("#timeline-title", Static).update(Content(f"Timeline · {one_line(question)}"))
         self.query_one("#timeline-note", Static).update(Content("Finding the articles on this story…"))
