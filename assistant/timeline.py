@@ -36,7 +36,7 @@ from index.sentences import sentence_spans
 class TimelineSettings:
     pool: int = 30
     """Articles searched for candidates."""
-    relative_relevance: float = 0.85
+    relative_relevance: float = 0.9
     """Outside the question's story, an article stays when its best passage's cosine to
     the question is at least this fraction of the best article's (bench_timeline.py)."""
     use_story: bool = True
