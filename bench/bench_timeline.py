@@ -52,7 +52,7 @@ def score(cases, rule) -> dict:
         padding.append(sum(bool(negatives & f) for f in files))
         lines.append(len(files))
     return {"gold_recall": round(mean(recall), 3), "precision": round(mean(precision), 3),
-            "off_story": round(mean(padding), 2), "lines": round(mean(lines), 2)}
+            "off_story": round(mean(padding), 2), "lines": round(mean(lines), 2), "lines_range": [min(lines), max(lines)]}
 
 
 def main() -> int:
@@ -109,9 +109,10 @@ def main() -> int:
         folds[name] = {"chosen_fraction": best, **score(test, rule(True, best))}
 
     width = max(map(len, rows))
-    print(f"{'rule':<{width}}  gold_recall  precision  off_story  lines")
+    print(f"{'rule':<{width}}  gold_recall  precision  off_story  lines  (min-max)")
     for name, r in rows.items():
-        print(f"{name:<{width}}  {r['gold_recall']:>11}  {r['precision']:>9}  {r['off_story']:>9}  {r['lines']:>5}")
+        lo, hi = r["lines_range"]
+        print(f"{name:<{width}}  {r['gold_recall']:>11}  {r['precision']:>9}  {r['off_story']:>9}  {r['lines']:>5}  ({lo}-{hi})")
     print("\n2-fold cross-validation of the fraction (story + fraction), scored on the held-out half:")
     for name, r in folds.items():
         print(f"  {name}: fraction {r['chosen_fraction']}: recall {r['gold_recall']}, precision {r['precision']}, "
