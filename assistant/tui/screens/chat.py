@@ -36,7 +36,8 @@ class ChatScreen(Screen):
         Binding("ctrl+y", "app.copy_quote", "Copy quote", show=False,
                 tooltip="Copy the highlighted source's quote to the clipboard"),
         Binding("ctrl+t", "app.toggle_sources", "Sources", show=False, tooltip="Show or hide the sources pane"),
-        Binding("ctrl+l", "app.timeline", "Timeline",
+        # Not in the footer, which is full at 80 columns: F1 and Ctrl+P list it.
+        Binding("ctrl+l", "app.timeline", "Timeline", show=False,
                 tooltip="Show the current answer's story over time beside it (again: back to the sources)"),
     ]
 

@@ -43,6 +43,7 @@ def help_sections(app_bindings) -> list[tuple[str, list[tuple[str, str]]]]:
                   *_rows(ChatScreen.BINDINGS),
                   ("Tab / Shift+Tab", "Move between input, conversation and sources"),
                   ("Enter on a source", "Open the article, scrolled to the quote"),
+                  ("Enter on a timeline line", "Open the article, scrolled to that line's sentence"),
                   ("Click an answer", "Show that answer's sources")]),
         ("Anywhere", [*_rows(app_bindings), ("Ctrl+P", "Command palette: every action by name, including "
                                                           "rebuilding the index from scratch"),
