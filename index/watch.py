@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Literal
 
 from index.builder import BuildReport
 from index.corpus import SkippedFile, check_corpus
-from index.errors import NewsAssistantError, StoreLockedError
+from index.errors import CorpusError, NewsAssistantError, StoreLockedError
 from index.readers import ARTICLE_SUFFIXES
 
 Signature = tuple[int, int] | None  # (size, mtime_ns); None: the path does not exist
@@ -204,7 +204,17 @@ def watch_folder(
         debounce=int(settings.quiet_seconds * 1000), step=50,
         rust_timeout=int(settings.tick_seconds * 1000), raise_interrupt=True,
     )
-    for batch in changes:  # the watcher is live from the first (timeout) batch on
+    while True:  # the watcher is live from the first (timeout) batch on
+        try:
+            batch = next(changes)
+        except StopIteration:  # stop was set
+            return
+        except OSError as e:  # e.g. the system's limit of inotify watches is reached
+            raise CorpusError(
+                f"cannot watch the article folder {corpus} ({e.strerror or e})",
+                hint="Raise the limit (sysctl fs.inotify.max_user_watches), or update the index by hand "
+                     "(`assistant index`).",
+            ) from None
         now = time.monotonic()
         pending.add((path for _, path in batch), now)
         if stop.is_set() or not pending.due(now):

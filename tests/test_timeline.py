@@ -123,3 +123,24 @@ def test_timeline_json_has_the_documented_schema(dev_store, child_env):
         [sys.executable, "-m", "assistant", "timeline", "   ", "--corpus", str(dev_store.corpus),
          "--store", str(dev_store.store_dir)], env=child_env, capture_output=True, text=True, timeout=120)
     assert plain.returncode == 1 and plain.stderr.startswith("error: no question or topic given")
+
+
+@pytest.mark.slow
+def test_a_timeline_shown_with_an_answer_is_saved_and_exported_with_it(dev_store, tmp_path):
+    from assistant.export import export
+    from assistant.session import ChatSession, load_session, save_session
+    from assistant.untrusted import for_markdown
+
+    q = _questions()[NATO]
+    as_of = date.fromisoformat(q["question_date"])
+    session = ChatSession()
+    answer = dev_store.ask(q["question"], session=session, as_of=as_of)
+    session.turns[-1].timeline = dev_store.timeline(answer.search_query, as_of=as_of)
+    back = load_session(save_session(session, tmp_path / "conversations"))
+    assert back.turns[0].timeline == session.turns[0].timeline
+    md = export(back, tmp_path / "talk.md").read_text(encoding="utf-8")
+    entry = back.turns[0].timeline.entries[-1]
+    assert f"### Timeline: {for_markdown(q['question'])}" in md and for_markdown(entry.title) in md
+    data = json.loads(export(back, tmp_path / "talk.json").read_text(encoding="utf-8"))
+    assert data["turns"][0]["timeline"] == back.turns[0].timeline.as_json()
+    assert "timeline" not in ChatSession(turns=[replace(back.turns[0], timeline=None)]).as_json()["turns"][0]

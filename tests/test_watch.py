@@ -175,3 +175,13 @@ def test_batch_copy_makes_few_builds_and_sigint_mid_build_keeps_the_old_index(co
     assert na.status()["generation"] == generation and na.status()["articles"] == 203
     assert not [p.name for p in store.iterdir() if p.name.startswith("tmp-")]
     assert "batch1/batch-017.txt" in found(na, "town 17 council votes on budget")
+
+
+def test_watch_on_a_missing_folder_is_one_friendly_line(tmp_path, child_env):
+    done = subprocess.run([sys.executable, "-m", "assistant", "watch", "--corpus", str(tmp_path / "nowhere"),
+                           "--store", str(tmp_path / "store")], env=child_env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-2:] == [
+        f"error: the article folder {tmp_path / 'nowhere'} does not exist",
+        "Pass --corpus DIR with a folder of .txt/.md/.html/.json articles."]

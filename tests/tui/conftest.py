@@ -61,8 +61,7 @@ def make_app(minilm, seed_store: Path) -> Callable:
     from assistant.config import Settings
 
     def make(store: Path | None = None, corpus: Path = SEEDS, embedder=None, watch: bool = False, **kwargs):
-        # The folder watcher is off unless a test is about it: its worker never ends,
-        # and `settle` waits for every worker.
+        # The folder watcher is off unless a test is about it: no background builds.
         na = NewsAssistant(Settings(corpus=corpus, store=store or seed_store, watch=watch), embedder or minilm)
         kwargs.setdefault("session", ChatSession(id="test-session", created="2022-02-01T09:00:00+00:00"))
         return NewsApp(na, ChatOptions(as_of=AS_OF), **kwargs)
@@ -80,13 +79,17 @@ async def wait_until(pilot, condition: Callable[[], bool], timeout: float = 30.0
 
 
 async def settle(pilot) -> None:
-    """Wait for every worker to finish (failed ones included: the app reports those
-    itself) and the screen to catch up."""
+    """Wait for every worker but the folder watcher to finish (failed ones included:
+    the app reports those itself) and the screen to catch up."""
     from textual.worker import WorkerFailed
 
     while True:
         try:
-            await pilot.app.workers.wait_for_complete()
+            # Not the folder watcher's: it runs as long as the app does. (An empty list
+            # would mean "all" to wait_for_complete.)
+            busy = [w for w in pilot.app.workers if w.group != "watch"]
+            if busy:
+                await pilot.app.workers.wait_for_complete(busy)
             break
         except WorkerFailed:
             await pilot.pause()
