@@ -69,7 +69,6 @@ class TimelineEntry:
 
     def as_json(self) -> dict[str, Any]:
         d = asdict(self)
-        d["relevance"] = round(self.relevance, 4)
         d["duplicates"] = list(self.duplicates)
         return d
 
@@ -195,7 +194,7 @@ def build_timeline(
             start, end = h.start, h.end
         timeline.entries.append(TimelineEntry(
             date=h.date, source=h.source, title=h.title, file=h.file, article_id=h.article_id, url=h.url,
-            sentence=text[start:end] if text else h.text, start=start, end=end, relevance=h.dense,
+            sentence=text[start:end] if text else h.text, start=start, end=end, relevance=round(h.dense, 4),
             in_story=in_story_number >= 0 and h.story == in_story_number, chunk_id=h.chunk_id, duplicates=dups,
         ))
     return timeline
