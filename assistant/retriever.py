@@ -44,6 +44,7 @@ from index.ann import DenseResult, top_k
 from index.store import ArticleRecord, ChunkRecord, Store
 
 RRF_K = 60
+TERM_SAMPLE = 20_000
 DUPLICATE_JACCARD = 0.8
 
 
@@ -152,6 +153,7 @@ class Retriever:
         self._term_stats: TermStats | None = None
         self._profiles: dict[int, Profile] = {}
         self._records: dict[str, ArticleRecord] = {}
+        self._memo: dict[tuple, object] = {}
 
     def chunks_of_article(self, article_id: str) -> list[ChunkRecord]:
         """The article's chunks in text order."""
@@ -173,10 +175,13 @@ class Retriever:
         return next((lead for _, _, lead in self.store.leads(chars, [self._article_ids[a]])), "")
 
     def term_stats(self) -> TermStats:
-        """Rarity of story terms over the whole store, computed once per generation
-        (tens of milliseconds for a thousand articles, seconds for a hundred thousand)."""
+        """Rarity of story terms over the store's articles, computed once per generation:
+        over all of them up to `TERM_SAMPLE`, over an even sample of about that many
+        beyond (a rarity is a ratio, which a sample of 20,000 estimates well; reading
+        every lead of 76,000 articles took 6 s)."""
         if self._term_stats is None:
-            leads = self.store.leads(StorySettings.lead_chars)
+            every = max(1, len(self._article_ids) // TERM_SAMPLE)
+            leads = self.store.leads(StorySettings.lead_chars, every=every)
             self._term_stats = TermStats.from_texts(profile_text(title, lead) for _, title, lead in leads)
         return self._term_stats
 
@@ -197,6 +202,27 @@ class Retriever:
         return StoryArticle(self._article_ids[a], None if np.isnan(day) else date.fromordinal(int(day)), self.profile(a))
 
     # -- eligibility ---------------------------------------------------------------
+    def _cached(self, key: tuple, make):
+        """Per-query arrays that depend only on the as-of date, the filters or the time
+        window: a chat asks many questions with the same ones, and at a million chunks
+        each costs milliseconds to make."""
+        value = self._memo.get(key)
+        if value is None:
+            if len(self._memo) >= 16:
+                self._memo.clear()
+            value = self._memo[key] = make()
+        return value
+
+    def _eligibility(self, as_of: date, filters: Filters) -> tuple[np.ndarray, int, np.ndarray, int]:
+        """Eligible articles, how many are dated after `as_of`, eligible chunk rows and
+        their count."""
+        def make() -> tuple[np.ndarray, int, np.ndarray, int]:
+            ok, future = self._eligible_articles(as_of, filters)
+            rows = ok[self._row_article]
+            return ok, future, rows, int(rows.sum())
+
+        return self._cached(("eligible", as_of, filters), make)
+
     def _eligible_articles(self, as_of: date, filters: Filters) -> tuple[np.ndarray, int]:
         day = self._article_day
         ok = np.ones(len(day), dtype=bool)
@@ -221,10 +247,9 @@ class Retriever:
     # -- scoring ----------------------------------------------------------------------
     def _candidates(self, query_vector: np.ndarray, eligible_rows: np.ndarray,
                     keyword: np.ndarray, n: int, every: np.ndarray | None) -> "_Candidates":
-        """The union of the `n` best eligible rows by dense similarity (searched inside
-        FAISS with the eligibility as a selector) and the `n` best by BM25, with both
-        scores and both ranks. A row in only one list gets, in the other ranking, a rank
-        after that list's last (in score order among such rows)."""
+        """The union of the `n` best eligible rows by dense similarity (the eligibility
+        applied inside the search) and the `n` best by BM25, with both scores and both
+        ranks; a row in only one list gets its rank in the other from `_ranks`."""
         if every is None:
             found = self.store.dense_search(query_vector, n, eligible_rows)
         else:  # widening an exact search: every score is known already
@@ -244,7 +269,10 @@ class Retriever:
             dense[~in_dense] = found.every[off] if found.every is not None else self.store.dense_scores_at(query_vector, off)
         kw = keyword[rows] if keyword.size else np.zeros(len(rows), dtype=np.float32)
         dense_rank = _ranks(rows, dense_rows, dense, found.every)
-        keyword_rank = _ranks(rows, kw_rows, kw, np.where(eligible_rows & (keyword > 0), keyword, -np.inf) if keyword.size else None)
+        # Exact ranks where the dense side is exact; past the IVF threshold the result is
+        # approximate anyway, and counting ranks over a million BM25 scores is not free.
+        exact = found.every is not None and keyword.size
+        keyword_rank = _ranks(rows, kw_rows, kw, np.where(eligible_rows & (keyword > 0), keyword, -np.inf) if exact else None)
         return _Candidates(rows, dense, kw, dense_rank, keyword_rank, len(dense_rows), len(kw_rows), found.every)
 
     def fuse(self, c: "_Candidates") -> np.ndarray:
@@ -289,19 +317,15 @@ class Retriever:
     ) -> SearchResult:
         as_of = as_of or date.today()
         window = find_time_window(query, as_of)
-        ok_articles, future = self._eligible_articles(as_of, filters)
+        ok_articles, future, eligible_rows, eligible = self._eligibility(as_of, filters)
         result = SearchResult(query, as_of, [], window, filters, future)
-        if not len(self._row_article) or not query.strip():
-            return result
-        eligible_rows = ok_articles[self._row_article]
-        eligible = int(eligible_rows.sum())
-        if not eligible:
+        if not len(self._row_article) or not query.strip() or not eligible:
             return result
         if query_vector is None:
             query_vector = self.embedder.embed([query])[0]
         keyword = self.store.keyword().scores(query)
         result.keyword_scores = keyword
-        prior = self._time_prior(as_of, window)
+        prior = self._cached(("prior", as_of, window), lambda: self._time_prior(as_of, window))
         kind = question_time_kind(query, window, as_of)
         n = max(self.settings.candidates, _window(k))
         top_prior = float(prior[ok_articles].max())

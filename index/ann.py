@@ -60,16 +60,19 @@ def nlist_for(n: int) -> int:
     return max(1, min(int(math.sqrt(n)), n // 39))
 
 
-def allowed_selector(allowed_ids: np.ndarray, max_id: int):
-    """A FAISS selector admitting exactly `allowed_ids` (chunk ids), as a bitmap: one
-    bit per id up to the largest, built with numpy in a few milliseconds at a million
-    chunks. The returned bitmap must stay alive while the selector is used."""
-    import faiss
+class Selector:
+    """A FAISS selector admitting exactly the given chunk ids, as a bitmap (one bit per
+    id up to the largest: a few milliseconds to make at a million chunks, so the store
+    keeps the last one), with the share of the index it admits."""
 
-    bits = np.zeros(max_id + 1, dtype=bool)
-    bits[allowed_ids] = True
-    packed = np.packbits(bits, bitorder="little")
-    return faiss.IDSelectorBitmap(max_id + 1, faiss.swig_ptr(packed)), packed
+    def __init__(self, allowed_ids: np.ndarray, max_id: int) -> None:
+        import faiss
+
+        bits = np.zeros(max_id + 1, dtype=bool)
+        bits[allowed_ids] = True
+        self._packed = np.packbits(bits, bitorder="little")  # must outlive the selector
+        self.faiss = faiss.IDSelectorBitmap(max_id + 1, faiss.swig_ptr(self._packed))
+        self.count = len(allowed_ids)
 
 
 def flat_matrix(flat) -> tuple[np.ndarray, np.ndarray]:
@@ -111,23 +114,20 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return part[np.lexsort((part, -scores[part]))]
 
 
-def ivf_search(index, query: np.ndarray, k: int, allowed_ids: np.ndarray | None, max_id: int,
+def ivf_search(index, query: np.ndarray, k: int, selector: Selector | None,
                settings: AnnSettings = AnnSettings()) -> tuple[np.ndarray, np.ndarray]:
     """The (chunk ids, scores) of about the `k` nearest allowed vectors in an IVF index,
     best first; the eligibility is a selector inside the search, and the lists probed
     grow as the allowed share shrinks (see the module docstring)."""
     import faiss
 
-    q = query.reshape(1, -1).astype(np.float32)
     params = faiss.SearchParametersIVF()
     params.nprobe = settings.nprobe
-    keep = None
-    if allowed_ids is not None and len(allowed_ids) < index.ntotal:
-        params.sel, keep = allowed_selector(allowed_ids, max_id)
-        share = max(len(allowed_ids), 1) / max(index.ntotal, 1)
+    if selector is not None:
+        params.sel = selector.faiss
+        share = max(selector.count, 1) / max(index.ntotal, 1)
         params.nprobe = min(index.nlist, int(math.ceil(settings.nprobe / share)))
-    scores, ids = index.search(q, k, params=params)
-    del keep
+    scores, ids = index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
     found = ids[0] >= 0
     return ids[0][found], scores[0][found]
 

@@ -18,12 +18,13 @@ it, so a build killed at any moment leaves the previous generation live and inta
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
@@ -156,6 +157,14 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _int_column(db: sqlite3.Connection, query: str) -> np.ndarray:
+    """Every integer of the query's rows, in order, as one array (plain tuples, no Row
+    objects: a million rows in a fraction of a second)."""
+    cursor = db.cursor()
+    cursor.row_factory = None
+    return np.fromiter(itertools.chain.from_iterable(cursor.execute(query)), dtype=np.int64)
+
+
 def _db_errors(method):
     """A damaged page of meta.sqlite is often met only when a query reaches it (opening
     the store reads the chunk ids, not the articles): such a query raised a bare
@@ -180,14 +189,16 @@ class Store:
         self.manifest = manifest
         try:
             self.db = connect_readonly(gen / META)
-            rows = self.db.execute("SELECT id FROM chunks ORDER BY id").fetchall()  # ids only: 8 bytes a chunk
+            # Read from the article index (a covering index, a fraction of the table's
+            # pages) and sorted here: five times faster than ORDER BY at a million chunks.
+            self.chunk_ids = np.sort(_int_column(self.db, "SELECT id FROM chunks INDEXED BY chunks_by_article"))
         except sqlite3.DatabaseError as e:
             raise StoreCorruptError(f"the index database {gen / META} is damaged ({e})", hint=REBUILD_HINT) from None
-        self.chunk_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         self._vectors = None
         self._ann = None
         self._matrix: tuple[np.ndarray, np.ndarray | None] | None = None
         self._approximate = (gen / ann.ANN).is_file()
+        self._last_selector: tuple[np.ndarray, ann.Selector] | None = None
         self._keyword = None
 
     @classmethod
@@ -294,14 +305,22 @@ class Store:
             return ann.DenseResult(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), None)
         q = np.asarray(query_vector, dtype=np.float32).ravel()
         if self._approximate:
-            allowed_ids = None if allowed is None else self.chunk_ids[allowed]
-            ids, scores = ann.ivf_search(self._ivf(), q, k, allowed_ids, int(self.chunk_ids[-1]), settings)
+            ids, scores = ann.ivf_search(self._ivf(), q, k, self._selector(allowed), settings)
             return ann.DenseResult(np.searchsorted(self.chunk_ids, ids), scores, None)
         every = self._all_dense(q)
         if allowed is not None:
             every[~allowed] = -np.inf
         rows = ann.top_k(every, k)
         return ann.DenseResult(rows, every[rows], every)
+
+    def _selector(self, allowed: np.ndarray | None) -> "ann.Selector | None":
+        """The IVF selector for a row mask; the last one is kept, as the retriever passes
+        the same mask object for every question with the same as-of date and filters."""
+        if allowed is None or allowed.all():
+            return None
+        if self._last_selector is None or self._last_selector[0] is not allowed:
+            self._last_selector = (allowed, ann.Selector(self.chunk_ids[allowed], int(self.chunk_ids[-1])))
+        return self._last_selector[1]
 
     def _all_dense(self, q: np.ndarray) -> np.ndarray:
         vectors, row_of = self._flat()
@@ -376,39 +395,50 @@ class Store:
         row's article: a few bytes a chunk, where records with texts would be hundreds."""
         rows = self.db.execute("SELECT rowid, id, date, source, path FROM articles ORDER BY rowid").fetchall()
         rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        owner = self.db.execute("SELECT a.rowid FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id")
-        of_row = np.fromiter((r[0] for r in owner), dtype=np.int64, count=len(self.chunk_ids))
+        pairs = _int_column(self.db, "SELECT c.id, a.rowid FROM articles a "
+                                     "JOIN chunks c INDEXED BY chunks_by_article ON c.article_id = a.id").reshape(-1, 2)
+        owner = pairs[np.argsort(pairs[:, 0]), 1]  # the article rowid of each chunk, in chunk id order
         return ArticleTable(
             ids=[r[1] for r in rows], dates=[r[2] for r in rows], sources=[r[3] for r in rows],
-            paths=[r[4] for r in rows], chunk_article=np.searchsorted(rowids, of_row).astype(np.int32),
+            paths=[r[4] for r in rows], chunk_article=np.searchsorted(rowids, owner).astype(np.int32),
         )
 
     @_db_errors
-    def leads(self, chars: int, article_ids: Iterable[str] | None = None) -> Iterator[tuple[str, str, str]]:
-        """(article id, title, lead) for the given articles (None: all), where the lead is
-        the article's first chunks joined, cut at `chars` characters."""
-        # Only the chunks that start within `chars` of the joined text are read.
+    def leads(self, chars: int, article_ids: Iterable[str] | None = None, every: int = 1) -> list[tuple[str, str, str]]:
+        """(article id, title, lead) for the given articles (None: all of them, or with
+        `every` > 1 one article in `every`, by storage order), where the lead is the
+        article's first chunks joined, cut at `chars` characters."""
+        # Only the chunks that start within `chars` of the joined text are kept.
         q = """SELECT c.article_id, a.title, c.text FROM (
                    SELECT article_id, ordinal, text,
                           SUM(length(text)) OVER (PARTITION BY article_id ORDER BY ordinal) - length(text) AS before
                    FROM chunks {where}) c
                JOIN articles a ON a.id = c.article_id
                WHERE c.before < ? ORDER BY c.article_id, c.ordinal"""
-        if article_ids is None:
+        if article_ids is None and every > 1:
+            # A sample reads a few chunks of each of its articles through the article
+            # index (the lead is within the first eight in any real text).
+            where = "WHERE ordinal < 8 AND article_id IN (SELECT id FROM articles WHERE rowid % ? = 0)"
+            cursor = self.db.execute(q.format(where=where), (every, chars))
+        elif article_ids is None:
             cursor = self.db.execute(q.format(where=""), (chars,))
         else:
             ids = list(article_ids)
             cursor = self.db.execute(q.format(where=f"WHERE article_id IN ({','.join('?' * len(ids))})"), (*ids, chars))
+        # A list, not a generator: a damaged page met while reading must surface inside
+        # this method, where it becomes a StoreCorruptError.
+        out: list[tuple[str, str, str]] = []
         current: tuple[str, str] | None = None
         parts: list[str] = []
         for article_id, title, text in cursor:
             if current is not None and article_id != current[0]:
-                yield current[0], current[1], " ".join(parts)[:chars]
+                out.append((current[0], current[1], " ".join(parts)[:chars]))
                 parts = []
             current = (article_id, title or "")
             parts.append(text)
         if current is not None:
-            yield current[0], current[1], " ".join(parts)[:chars]
+            out.append((current[0], current[1], " ".join(parts)[:chars]))
+        return out
 
     def close(self) -> None:
         self.db.close()
