@@ -238,7 +238,7 @@ def build_index(
         spec = spec_for(embedder, chunker)
         scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
         report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored
-        live = _live_generation(root)
+        live = live_generation(root)
         previous = None if rebuild else _usable_previous(root, spec, report)
         report.full_rebuild = previous is None
         old = _stored_hashes(previous) if previous else {}
@@ -260,7 +260,7 @@ def build_index(
 
 def _kept(root: Path) -> str:
     """What a failed build says of the index it leaves live."""
-    return KEPT if _live_generation(root) is not None else ""
+    return KEPT if live_generation(root) is not None else ""
 
 
 def _space_needed(previous: Path | None, chunks: int) -> int:
@@ -295,7 +295,8 @@ def _write_vectors(index, path: Path) -> None:
         f.write(faiss.serialize_index(index).tobytes())
 
 
-def _live_generation(root: Path) -> Path | None:
+def live_generation(root: Path) -> Path | None:
+    """The generation CURRENT names, or None (no index, or an unreadable CURRENT)."""
     try:
         return current_generation(root)
     except StoreError:
@@ -387,7 +388,7 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
         # Whatever stopped the build (a full disk, a signal), nothing half-made stays:
         # neither the temporary folder nor a complete generation that never went live.
         shutil.rmtree(tmp, ignore_errors=True)
-        if final is not None and _live_generation(root) != final:
+        if final is not None and live_generation(root) != final:
             shutil.rmtree(final, ignore_errors=True)
         raise
     report.generation = generation
