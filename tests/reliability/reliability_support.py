@@ -19,8 +19,8 @@ REBUILD = "assistant index --rebuild"
 
 # Loaded by every child Python through PYTHONPATH. With RELIABILITY_NET_LOG set it
 # records, and blocks, every attempt to reach the network (connect, DNS, sendto...);
-# with RELIABILITY_EMBED_MARKER set it touches that file when the real model starts
-# embedding, so a test can kill the build at that moment.
+# with BUILD_PAUSE_AT set it pauses the build at that point (tests/build_pauses.py), so
+# a test can kill or signal `assistant index` there, or fill its disk.
 SITECUSTOMIZE = r'''
 import os, sys
 
@@ -39,23 +39,10 @@ if _log:
 
     sys.addaudithook(_net_guard)
 
-_marker = os.environ.get("RELIABILITY_EMBED_MARKER")
-if _marker:
-    import index.embedder as _emb
-    import index.onnx_encoder as _onnx
+if os.environ.get("BUILD_PAUSE_AT"):  # see tests/build_pauses.py
+    import build_pauses
 
-    def _marking(real):
-        def _embed(self, texts, progress=None):
-            if len(texts):  # written whole, then renamed: the test never reads it half-written
-                with open(_marker + ".tmp", "w") as f:
-                    f.write(str(len(texts)))
-                os.replace(_marker + ".tmp", _marker)
-            return real(self, texts, progress)
-        return _embed
-
-    # Both real encoders (the int8 one is the default).
-    _emb.MiniLMEmbedder.embed = _marking(_emb.MiniLMEmbedder.embed)
-    _onnx.OnnxMiniLMEmbedder.embed = _marking(_onnx.OnnxMiniLMEmbedder.embed)
+    build_pauses.install_from_env()
 '''
 
 
