@@ -27,7 +27,7 @@ from index.chunker import Chunk, ChunkerSettings, chunk_text
 from index.corpus import ScanResult, SkippedFile, check_corpus, scan_corpus
 from index.embedder import Embedder, embedding_input
 from index.errors import StoreError, StoreLockedError
-from index.writes import MB, require_free_space, write_file_atomic, writing
+from index.writes import MB, check_writable, require_free_space, write_file_atomic, writing
 from index.keyword import build_bm25
 from index.store import (
     CURRENT, FORMAT_VERSION, MANIFEST, META, SCHEMA, VECTORS, Manifest, Store, StoreSpec,
@@ -88,7 +88,7 @@ def prepare_embedder(embedder: Embedder, progress: BuildProgress | None = None, 
 def build_lock(root: Path) -> Iterator[None]:
     """One builder per store. flock is released by the kernel if the process dies, so
     a killed build never leaves a stale lock behind."""
-    with writing("the index", root, ELSEWHERE):
+    with writing("the index", root, ELSEWHERE, after=_kept(root)):
         root.mkdir(parents=True, exist_ok=True)
         fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -100,7 +100,7 @@ def build_lock(root: Path) -> Iterator[None]:
                 f"the index at {root} is being rebuilt by process {holder}",
                 hint="Wait for that build to finish, then try again.",
             ) from None
-        with writing("the index", root / "lock", ELSEWHERE):
+        with writing("the index", root / "lock", ELSEWHERE, after=_kept(root)):
             os.ftruncate(fd, 0)
             os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
@@ -230,6 +230,7 @@ def build_index(
     with build_lock(root), writing("the index", root, ELSEWHERE, after=_kept(root)):
         # What a killed build left behind goes first: its space may be needed now.
         _collect_garbage(root, keep=None)
+        check_writable(root)  # now, not after minutes of embedding
         # Inside the lock: a second build of this store is refused at once rather than
         # after the int8 encoder's one-time export.
         notice = prepare_embedder(embedder, progress)

@@ -58,14 +58,16 @@ def write_error(e: BaseException, what: str, where: Path, elsewhere: str, after:
     if not isinstance(e, OSError):
         return None
     path = Path(os.fsdecode(e.filename)) if e.filename else where
-    if e.errno in _NO_SPACE:
-        return _disk_full(what, path, elsewhere, tail)
+    # A file that could not be made is named by the folder that refused it.
+    place = path if path.exists() else path.parent
+    if e.errno in _NO_SPACE:  # the disk, named by the place the caller writes to
+        return _disk_full(what, where, elsewhere, tail)
     if e.errno == errno.EROFS:
-        return WriteError(f"cannot write {what}: {path} is on a read-only file system",
+        return WriteError(f"cannot write {what}: {place} is on a read-only file system",
                           hint=f"Make that file system writable, or {elsewhere}.{tail}")
     if e.errno in _DENIED:
-        return WriteError(f"cannot write {what}: permission denied on {path}",
-                          hint=f"Give your user write access to {_folder(path)}, or {elsewhere}.{tail}")
+        return WriteError(f"cannot write {what}: permission denied on {place}",
+                          hint=f"Give your user write access to {_folder(place)}, or {elsewhere}.{tail}")
     if e.errno in _FILE_NOT_FOLDER:
         blocker = _file_in_the_way(path)
         if blocker is not None:
@@ -92,6 +94,14 @@ def _file_in_the_way(path: Path) -> Path | None:
         if p.exists() or p.is_symlink():
             return None if p.is_dir() else p
     return None
+
+
+def check_writable(folder: Path) -> None:
+    """Raises the OSError a write into `folder` would meet, by making and removing a
+    temporary folder there: a read-only or forbidden place is found before any work."""
+    probe = folder / f"tmp-{os.getpid()}-probe"
+    probe.mkdir()
+    probe.rmdir()
 
 
 def free_bytes(folder: Path) -> int:

@@ -172,14 +172,24 @@ def cli_with_fake_model(*args: str, env: dict[str, str], timeout: float = 180,
     """`assistant ARGS` in a child process whose embedder is `FakeMiniLM`. With
     `drop_dac` and running as root, the child loses CAP_DAC_OVERRIDE and
     CAP_DAC_READ_SEARCH, so chmod 000 stops it as it stops a normal user."""
+    argv, env = _fake_model_command(args, env, drop_dac)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
+
+
+def cli_with_fake_model_popen(*args: str, env: dict[str, str], drop_dac: bool = False) -> subprocess.Popen:
+    """The same, started and left running (to be paused, signalled, killed)."""
+    argv, env = _fake_model_command(args, env, drop_dac)
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO))
+
+
+def _fake_model_command(args: tuple[str, ...], env: dict[str, str], drop_dac: bool) -> tuple[list[str], dict[str, str]]:
     env = dict(env)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", f"{REPO}{os.pathsep}{REPO / 'tests'}")])
     prefix: list[str] = []
     if drop_dac and os.geteuid() == 0:
         prefix = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
                   "--bounding-set=-dac_override,-dac_read_search"]
-    return subprocess.run([*prefix, sys.executable, "-c", _FAKE_MODEL_CLI, *args], env=env,
-                          capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
+    return [*prefix, sys.executable, "-c", _FAKE_MODEL_CLI, *args], env
 
 
 def can_drop_dac() -> bool:
