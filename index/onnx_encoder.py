@@ -38,7 +38,7 @@ import numpy as np
 from index import locations
 from index.embedder import MINILM_NAME, MiniLMEmbedder, Progress, offline_environment
 from index.errors import WriteError
-from index.writes import require_free_space, write_error, writing
+from index.writes import free_bytes, require_free_space, write_error, writing
 
 INT8_NAME = MINILM_NAME + "-int8"
 MODEL_FILE = "model.onnx"
@@ -204,6 +204,9 @@ def ensure_int8_model(progress: Progress | None = None, *, export: bool = True) 
         try:
             summary = _run_export(src, tmp, progress)
         except EncoderUnavailable as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if free_bytes(cache) < EXPORT_BYTES:  # the disk filled up meanwhile: not the export's fault
+                raise EncoderUnavailable(f"{e} (the disk holding {cache} is nearly full)") from None
             failed.write_text(str(e) + "\n")
             raise
         model = tmp / MODEL_FILE
