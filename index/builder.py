@@ -22,12 +22,13 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from index import ann
 from index.articles import DEFAULT_MAX_BYTES, Article
 from index.chunker import Chunk, ChunkerSettings, chunk_text
 from index.corpus import ScanResult, SkippedFile, check_corpus, scan_corpus
 from index.embedder import Embedder, embedding_input
 from index.errors import StoreError, StoreLockedError
-from index.writes import MB, check_writable, require_free_space, write_file_atomic, writing
+from index.writes import MB, check_writable, require_free_space, write_faiss, write_file_atomic, writing
 from index.keyword import build_bm25
 from index.store import (
     CURRENT, FORMAT_VERSION, MANIFEST, META, SCHEMA, VECTORS, Manifest, Store, StoreSpec,
@@ -223,6 +224,7 @@ def build_index(
     rebuild: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: BuildProgress | None = None,
+    ann_settings: ann.AnnSettings = ann.AnnSettings(),
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
@@ -254,7 +256,7 @@ def build_index(
             report.seconds = time.perf_counter() - started
             # Nothing published: every generation stays (a chat may read the older one).
             return report
-        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live))
+        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live), ann_settings)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -287,15 +289,6 @@ def _kept_chunks(previous: Path | None, gone: list[str]) -> int:
     return total - dropped
 
 
-def _write_vectors(index, path: Path) -> None:
-    """faiss.write_index reports a full disk as a RuntimeError naming its C++ frames;
-    written from Python, it is an OSError with its errno."""
-    import faiss
-
-    with open(path, "wb") as f:
-        f.write(faiss.serialize_index(index).tobytes())
-
-
 def live_generation(root: Path) -> Path | None:
     """The generation CURRENT names, or None (no index, or an unreadable CURRENT)."""
     try:
@@ -314,7 +307,8 @@ def _readable_hashes(gen: Path | None) -> dict[str, str]:
 
 
 def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: Path | None,
-             report: BuildReport, progress: BuildProgress | None, first_chunk_id: int) -> None:
+             report: BuildReport, progress: BuildProgress | None, first_chunk_id: int,
+             ann_settings: ann.AnnSettings) -> None:
     import faiss
 
     to_embed = [scan.articles[i] for i in report.added + report.changed]
@@ -368,7 +362,8 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
         finally:
             conn.close()
         report.chunks = len(rows)
-        _write_vectors(index, tmp / VECTORS)
+        write_faiss(index, tmp / VECTORS)
+        ann.build(index, tmp, previous, np.array(dead_ids, dtype=np.int64), new_ids, vectors, ann_settings)
         build_bm25([embedding_input(t, x) for t, x in rows], tmp)
         generation = _next_generation(root)
         manifest = Manifest(

@@ -133,6 +133,15 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:6]}.tmp")
 
 
+def write_faiss(index, path: Path) -> None:
+    """A FAISS index to `path`. faiss.write_index reports a full disk as a RuntimeError
+    naming its C++ frames; written from Python, it is an OSError with its errno."""
+    import faiss
+
+    with open(path, "wb") as f:
+        f.write(faiss.serialize_index(index).tobytes())
+
+
 def write_file_atomic(path: Path, data: str | bytes, *, replace: bool = True) -> None:
     """`path` holds `data` whole, or is untouched. With replace=False an existing file
     is never replaced (FileExistsError), even one that appears meanwhile: the file is

@@ -124,7 +124,7 @@ def install(point: str, marker: Path, seconds: float) -> None:
     shim.connect = connect
     b.sqlite3 = shim
 
-    real_vectors = b._write_vectors
+    real_vectors = b.write_faiss
 
     def write_vectors(index, path):  # half of vectors.faiss on disk
         if point == "vectors" and not reached:
@@ -134,7 +134,7 @@ def install(point: str, marker: Path, seconds: float) -> None:
             pause("vectors")
         real_vectors(index, path)
 
-    b._write_vectors = write_vectors
+    b.write_faiss = write_vectors
 
     real_bm25 = b.build_bm25
 
