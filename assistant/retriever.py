@@ -40,6 +40,7 @@ import numpy as np
 from assistant.stories import Profile, StoryArticle, StorySettings, TermStats, group_stories, profile_text
 from assistant.timecues import TimeWindow, find_time_window, question_time_kind
 from index.embedder import Embedder
+from index.ann import DenseResult, top_k
 from index.store import ArticleRecord, ChunkRecord, Store
 
 RRF_K = 60
@@ -218,13 +219,17 @@ class Retriever:
         return ok, int(future.sum())
 
     # -- scoring ----------------------------------------------------------------------
-    def _candidates(self, query: str, query_vector: np.ndarray, eligible_rows: np.ndarray,
-                    keyword: np.ndarray, n: int) -> "_Candidates":
+    def _candidates(self, query_vector: np.ndarray, eligible_rows: np.ndarray,
+                    keyword: np.ndarray, n: int, every: np.ndarray | None) -> "_Candidates":
         """The union of the `n` best eligible rows by dense similarity (searched inside
         FAISS with the eligibility as a selector) and the `n` best by BM25, with both
         scores and both ranks. A row in only one list gets, in the other ranking, a rank
         after that list's last (in score order among such rows)."""
-        found = self.store.dense_search(query_vector, n, eligible_rows)
+        if every is None:
+            found = self.store.dense_search(query_vector, n, eligible_rows)
+        else:  # widening an exact search: every score is known already
+            top = top_k(every, n)
+            found = DenseResult(top, every[top], every)
         dense_rows = found.rows
         positive = np.flatnonzero(eligible_rows & (keyword > 0)) if keyword.size else np.zeros(0, dtype=np.int64)
         if positive.size > n:
@@ -235,11 +240,12 @@ class Retriever:
         in_dense = np.isin(rows, dense_rows)
         dense[np.searchsorted(rows, dense_rows)] = found.scores
         if (~in_dense).any():
-            dense[~in_dense] = self.store.dense_scores_at(query_vector, rows[~in_dense])
+            off = rows[~in_dense]
+            dense[~in_dense] = found.every[off] if found.every is not None else self.store.dense_scores_at(query_vector, off)
         kw = keyword[rows] if keyword.size else np.zeros(len(rows), dtype=np.float32)
         dense_rank = _ranks(rows, dense_rows, dense, found.every)
         keyword_rank = _ranks(rows, kw_rows, kw, np.where(eligible_rows & (keyword > 0), keyword, -np.inf) if keyword.size else None)
-        return _Candidates(rows, dense, kw, dense_rank, keyword_rank, len(dense_rows), len(kw_rows))
+        return _Candidates(rows, dense, kw, dense_rank, keyword_rank, len(dense_rows), len(kw_rows), found.every)
 
     def fuse(self, c: "_Candidates") -> np.ndarray:
         """Reciprocal-rank fusion: 1/(k + rank) per ranking, weighted. A chunk with no
@@ -299,8 +305,10 @@ class Retriever:
         kind = question_time_kind(query, window, as_of)
         n = max(self.settings.candidates, _window(k))
         top_prior = float(prior[ok_articles].max())
+        every = None
         while True:
-            c = self._candidates(query, query_vector, eligible_rows, keyword, n)
+            c = self._candidates(query_vector, eligible_rows, keyword, n, every)
+            every = c.dense_every
             score = self._with_prior(self.fuse(c), prior[self._row_article[c.rows]])
             result.hits = self._select(c.rows, score, c.dense, c.keyword, k, kind, window)
             # An approximate (IVF) search bounds nothing: its candidates are the answer.
@@ -452,6 +460,7 @@ class _Candidates:
     keyword_rank: np.ndarray
     dense_listed: int
     keyword_listed: int
+    dense_every: np.ndarray | None  # every row's dense score, when the search was exact
 
 
 def _window(k: int) -> int:
@@ -478,22 +487,31 @@ def _ranks(rows: np.ndarray, listed: np.ndarray, scores: np.ndarray, every: np.n
         others = others[np.argsort(-scores[others], kind="stable")]
         ranks[others] = len(listed) + 1 + np.arange(len(others))
         return ranks
-    # For each ranked row, how many of the sorted values lie below it: a row with score
-    # s ranks ahead of every value below s (and of an equal one with a higher row).
+    # Rows without a rank in this ranking (no query word) keep the list-end rank: the
+    # fusion gives them nothing from it anyway.
+    ranks[others] = len(listed) + 1
     values = scores[others].astype(every.dtype)
+    keep = np.isfinite(every[rows[others]])
+    others, values = others[keep], values[keep]
+    if not others.size:
+        return ranks
     order = np.argsort(values, kind="stable")
     sorted_values = values[order]
-    ranked = np.flatnonzero(np.isfinite(every))
-    below = np.searchsorted(sorted_values, every[ranked], side="left")
-    ahead = np.cumsum(np.bincount(below, minlength=len(values) + 1)[::-1])[::-1]  # ahead[i]: rows with below > i - 1
-    greater = ahead[1:]  # rows scoring above sorted_values[i]
-    ties = np.searchsorted(sorted_values, every[ranked], side="right") > below
-    counts = greater.copy()
-    for j in ranked[ties]:  # equal scores (a syndicated copy): the lower row goes first
-        lo, hi = np.searchsorted(sorted_values, every[j], "left"), np.searchsorted(sorted_values, every[j], "right")
-        for i in range(lo, hi):
-            if j < rows[others[order[i]]]:
-                counts[i] += 1
+    # Only rows scoring at least the lowest value can rank ahead of any of them. For
+    # each, how many values lie below it: it ranks ahead of every one of those.
+    ranked = np.flatnonzero(every >= sorted_values[0])
+    scored = every[ranked]
+    below = np.searchsorted(sorted_values, scored, side="left")
+    at_least = np.cumsum(np.bincount(below, minlength=len(values) + 1)[::-1])[::-1]  # [i]: rows with below >= i
+    greater = at_least[1:]  # [i]: rows scoring above sorted_values[i]
+    # Equal scores (a syndicated copy) go lower row first: add, for each value, the
+    # ranked rows of that same score with a lower row, counted through one sorted key
+    # (group of the value, row).
+    tied = sorted_values[np.minimum(below, len(values) - 1)] == scored
+    span = len(every) + 1
+    keys = np.sort(below[tied].astype(np.int64) * span + ranked[tied])
+    group = np.searchsorted(sorted_values, sorted_values, side="left").astype(np.int64) * span
+    counts = greater + np.searchsorted(keys, group + rows[others[order]]) - np.searchsorted(keys, group)
     ranks[others[order]] = 1 + counts
     return ranks
 

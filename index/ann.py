@@ -81,7 +81,8 @@ def flat_matrix(flat) -> tuple[np.ndarray, np.ndarray]:
 
     inner = faiss.downcast_index(flat.index)
     n, dim = inner.ntotal, inner.d
-    vectors = faiss.rev_swig_ptr(inner.get_xb(), n * dim).reshape(n, dim) if n else np.zeros((0, dim), np.float32)
+    xb = inner.get_xb()  # type: ignore[attr-defined]  # an IndexFlat
+    vectors = faiss.rev_swig_ptr(xb, n * dim).reshape(n, dim) if n else np.zeros((0, dim), np.float32)
     vectors.flags.writeable = False
     return vectors, faiss.vector_to_array(flat.id_map).astype(np.int64)
 
@@ -120,12 +121,13 @@ def ivf_search(index, query: np.ndarray, k: int, allowed_ids: np.ndarray | None,
     import faiss
 
     q = query.reshape(1, -1).astype(np.float32)
-    params = faiss.SearchParametersIVF(nprobe=settings.nprobe)
+    params = faiss.SearchParametersIVF()
+    params.nprobe = settings.nprobe
     keep = None
     if allowed_ids is not None and len(allowed_ids) < index.ntotal:
-        sel, keep = allowed_selector(allowed_ids, max_id)
+        params.sel, keep = allowed_selector(allowed_ids, max_id)
         share = max(len(allowed_ids), 1) / max(index.ntotal, 1)
-        params = faiss.SearchParametersIVF(sel=sel, nprobe=min(index.nlist, int(math.ceil(settings.nprobe / share))))
+        params.nprobe = min(index.nlist, int(math.ceil(settings.nprobe / share)))
     scores, ids = index.search(q, k, params=params)
     del keep
     found = ids[0] >= 0
@@ -153,11 +155,14 @@ def build(flat, out_dir: Path, previous_dir: Path | None, dead_ids: np.ndarray, 
         return False
     ivf = None
     if previous_dir is not None and (previous_dir / ANN).is_file():
-        old = faiss.read_index(str(previous_dir / ANN))
-        if isinstance(old, faiss.IndexIVF) and 0.5 <= nlist_for(n) / old.nlist <= 2.0:
+        try:
+            old = faiss.read_index(str(previous_dir / ANN))
+        except RuntimeError:  # damaged: train a new one
+            old = None
+        if isinstance(old, faiss.IndexIVF) and old.ntotal + len(new_ids) - len(dead_ids) == n and 0.5 <= nlist_for(n) / old.nlist <= 2.0:
             ivf = old
             if len(dead_ids):
-                ivf.remove_ids(np.ascontiguousarray(dead_ids, dtype=np.int64))
+                ivf.remove_ids(np.ascontiguousarray(dead_ids, dtype=np.int64))  # type: ignore[arg-type]  # FAISS takes id arrays too
             if len(new_ids):
                 ivf.add_with_ids(np.ascontiguousarray(new_vectors, dtype=np.float32), new_ids)
     if ivf is None:
@@ -177,7 +182,7 @@ def _train_and_fill(flat, settings: AnnSettings):
     rng = np.random.default_rng(0)  # the same store trains the same index
     sample = vectors[np.sort(rng.choice(n, size=min(n, nlist * settings.train_per_list), replace=False))]
     ivf.train(sample)
-    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct by chunk id
+    ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # reconstruct by chunk id
     for start in range(0, n, 100_000):  # in slices: adding copies its input
         ivf.add_with_ids(vectors[start : start + 100_000], ids[start : start + 100_000])
     return ivf
