@@ -23,7 +23,7 @@ from assistant.errors import EngineError
 from assistant.retriever import Filters, Retriever, SearchResult
 from assistant.session import ChatSession, Turn, rewrite_followup, save_session
 from assistant.timecues import TimeWindow
-from index.builder import BuildProgress, BuildReport, build_index, diff_articles, spec_for
+from index.builder import BuildProgress, BuildReport, build_index, diff_articles, live_generation, spec_for
 from index.chunker import ChunkerSettings
 from index.embedder import Embedder
 from index.encoders import make_embedder
@@ -65,6 +65,12 @@ class NewsAssistant:
             self.corpus, self.store_dir, self.embedder, self.chunker,
             rebuild=rebuild, max_bytes=self.settings.max_bytes, progress=progress,
         )
+
+    def live_generation(self) -> int | None:
+        """The number of the generation readers use now (None: no index yet), read
+        without opening it: what a stopped or failed build says is still in use."""
+        gen = live_generation(self.store_dir)
+        return int(gen.name.removeprefix("gen-")) if gen is not None else None
 
     def store(self) -> Store:
         """The live generation, reopened when a build has published a newer one."""

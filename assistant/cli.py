@@ -6,12 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from assistant import cli_read
 from assistant.cli_common import api, print_error
+from assistant.cli_signals import Stopped, stop_on_signals
 from assistant.untrusted import file_name, one_line
 from index.errors import NewsAssistantError
+
+if TYPE_CHECKING:
+    from assistant.api import NewsAssistant
 
 
 def _common() -> argparse.ArgumentParser:
@@ -49,7 +53,12 @@ def cmd_index(args: argparse.Namespace) -> int:
     bar = CliProgress(enabled=not args.quiet and not args.json)
     print(f"Indexing {na.corpus} into {na.store_dir}", file=sys.stderr)
     try:
-        report = na.build_index(rebuild=args.rebuild, progress=bar)
+        with stop_on_signals():
+            report = na.build_index(rebuild=args.rebuild, progress=bar)
+    except Stopped as stopped:
+        bar.close()
+        print(f"error: the build stopped on {stopped.name}; {_still_live(na)}", file=sys.stderr)
+        return stopped.exit_status
     finally:
         bar.close()
     if args.json:
@@ -59,6 +68,14 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     print_report(report)
     return 0
+
+
+def _still_live(na: "NewsAssistant") -> str:
+    generation = na.live_generation()
+    if generation is None:
+        return "no index was built. Run `assistant index` again to build it."
+    return (f"the previous index (generation {generation}) is still in use. "
+            "Run `assistant index` again to bring it up to date.")
 
 
 def print_report(report) -> None:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.writes import write_faiss
+
 ANN = "ann.faiss"
 
 
@@ -165,7 +167,7 @@ def build(flat, out_dir: Path, previous_dir: Path | None, dead_ids: np.ndarray, 
                 ivf.add_with_ids(np.ascontiguousarray(new_vectors, dtype=np.float32), new_ids)
     if ivf is None:
         ivf = _train_and_fill(flat, settings)
-    faiss.write_index(ivf, str(out_dir / ANN))
+    write_faiss(ivf, out_dir / ANN)  # a full disk is then an OSError (index.writes)
     return True
 
 

@@ -28,6 +28,7 @@ from index.chunker import Chunk, ChunkerSettings, chunk_text
 from index.corpus import ScanResult, SkippedFile, check_corpus, scan_corpus
 from index.embedder import Embedder, embedding_input
 from index.errors import StoreError, StoreLockedError
+from index.writes import MB, check_writable, require_free_space, write_faiss, write_file_atomic, writing
 from index.keyword import build_bm25
 from index.store import (
     CURRENT, FORMAT_VERSION, MANIFEST, META, SCHEMA, VECTORS, Manifest, Store, StoreSpec,
@@ -39,6 +40,14 @@ BuildProgress = Callable[[str, int, int], None]
 _GEN = re.compile(r"^gen-(\d+)$")
 # A stage shown only on the first build with the int8 encoder (its one-time export).
 PREPARING = "Preparing the int8 encoder (once)"
+# What a user can do when the store's place cannot take a build.
+ELSEWHERE = "choose another index folder (--store, or `store` in the config file)"
+KEPT = "The previous index is still in use."
+# Bytes a chunk takes in a generation (vectors, metadata with the article text, BM25)
+# when there is no previous generation to measure: 3.7 KB measured on the 787
+# articles of realtimeqa-dev (10,318 chunks, 38 MB), with room for longer articles.
+# With a previous generation, its own size per chunk is used.
+BYTES_PER_CHUNK = 5 * 1024
 
 
 @dataclass
@@ -80,8 +89,9 @@ def prepare_embedder(embedder: Embedder, progress: BuildProgress | None = None, 
 def build_lock(root: Path) -> Iterator[None]:
     """One builder per store. flock is released by the kernel if the process dies, so
     a killed build never leaves a stale lock behind."""
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    with writing("the index", root, ELSEWHERE, after=_kept(root)):
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -91,8 +101,9 @@ def build_lock(root: Path) -> Iterator[None]:
                 f"the index at {root} is being rebuilt by process {holder}",
                 hint="Wait for that build to finish, then try again.",
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        with writing("the index", root / "lock", ELSEWHERE, after=_kept(root)):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
         os.close(fd)
@@ -218,7 +229,10 @@ def build_index(
     started = time.perf_counter()
     report = BuildReport()
     check_corpus(corpus)  # before the lock, which creates the store folder
-    with build_lock(root):
+    with build_lock(root), writing("the index", root, ELSEWHERE, after=_kept(root)):
+        # What a killed build left behind goes first: its space may be needed now.
+        _collect_garbage(root, keep=None)
+        check_writable(root)  # now, not after minutes of embedding
         # Inside the lock: a second build of this store is refused at once rather than
         # after the int8 encoder's one-time export.
         notice = prepare_embedder(embedder, progress)
@@ -227,7 +241,7 @@ def build_index(
         spec = spec_for(embedder, chunker)
         scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
         report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored
-        live = _live_generation(root)
+        live = live_generation(root)
         previous = None if rebuild else _usable_previous(root, spec, report)
         report.full_rebuild = previous is None
         old = _stored_hashes(previous) if previous else {}
@@ -240,15 +254,43 @@ def build_index(
             m = read_manifest(previous)
             report.articles, report.chunks, report.generation = m.articles, m.chunks, m.generation
             report.seconds = time.perf_counter() - started
-            # Nothing published: leave every generation alone (a chat may read the older one).
-            _collect_garbage(root, keep=None)
+            # Nothing published: every generation stays (a chat may read the older one).
             return report
         _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live), ann_settings)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _live_generation(root: Path) -> Path | None:
+def _kept(root: Path) -> str:
+    """What a failed build says of the index it leaves live."""
+    return KEPT if live_generation(root) is not None else ""
+
+
+def _space_needed(previous: Path | None, chunks: int) -> int:
+    """About how many bytes a generation of `chunks` chunks takes: the previous
+    generation's size per chunk, or BYTES_PER_CHUNK; a tenth more, and 2 MB for the
+    files' fixed sizes and the temporary copies of writing."""
+    per_chunk = BYTES_PER_CHUNK
+    if previous is not None:
+        size = sum(p.stat().st_size for p in previous.rglob("*") if p.is_file())
+        per_chunk = max(per_chunk // 4, size // max(read_manifest(previous).chunks, 1))
+    return int(per_chunk * chunks * 1.1) + 2 * MB
+
+
+def _kept_chunks(previous: Path | None, gone: list[str]) -> int:
+    if previous is None:
+        return 0
+    conn = connect_readonly(previous / META)
+    try:
+        total = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        dropped = sum(conn.execute("SELECT COUNT(*) FROM chunks WHERE article_id=?", (i,)).fetchone()[0] for i in gone)
+    finally:
+        conn.close()
+    return total - dropped
+
+
+def live_generation(root: Path) -> Path | None:
+    """The generation CURRENT names, or None (no index, or an unreadable CURRENT)."""
     try:
         return current_generation(root)
     except StoreError:
@@ -272,12 +314,16 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
     to_embed = [scan.articles[i] for i in report.added + report.changed]
     chunks = chunk_for_model(to_embed, embedder, chunker)
     texts = [embedding_input(a.title, c.text) for a in to_embed for c in chunks[a.id]]
+    # Before minutes of embedding, not after: will the new generation fit?
+    chunks_after = _kept_chunks(previous, report.changed + report.removed) + len(texts)
+    require_free_space(root, _space_needed(previous, chunks_after), "the new index", ELSEWHERE, _kept(root))
     vectors = embedder.embed(texts, (lambda d, t: progress("embedding", d, t)) if progress else None)
     report.embedded_chunks = len(texts)
     if progress:
         progress("writing", 0, 1)
 
     tmp = root / f"tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    final: Path | None = None
     tmp.mkdir()
     try:
         if previous is not None:
@@ -316,7 +362,7 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
         finally:
             conn.close()
         report.chunks = len(rows)
-        faiss.write_index(index, str(tmp / VECTORS))
+        write_faiss(index, tmp / VECTORS)
         ann.build(index, tmp, previous, np.array(dead_ids, dtype=np.int64), new_ids, vectors, ann_settings)
         build_bm25([embedding_input(t, x) for t, x in rows], tmp)
         generation = _next_generation(root)
@@ -331,16 +377,15 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
         final = root / f"gen-{generation:06d}"
         os.rename(tmp, final)
         _fsync_dir(root)
-        # The commit point: until this replace, readers see the previous generation.
-        pointer = root / (CURRENT + ".tmp")
-        with open(pointer, "w") as f:
-            f.write(final.name + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(pointer, root / CURRENT)
+        # The commit point: until CURRENT is replaced, readers see the previous generation.
+        write_file_atomic(root / CURRENT, final.name + "\n")
         _fsync_dir(root)
     except BaseException:
+        # Whatever stopped the build (a full disk, a signal), nothing half-made stays:
+        # neither the temporary folder nor a complete generation that never went live.
         shutil.rmtree(tmp, ignore_errors=True)
+        if final is not None and live_generation(root) != final:
+            shutil.rmtree(final, ignore_errors=True)
         raise
     report.generation = generation
     report.published = True
@@ -357,5 +402,5 @@ def _collect_garbage(root: Path, keep: set[str] | None) -> None:
     for p in root.iterdir():
         if p.name.startswith("tmp-") or (keep is not None and _GEN.match(p.name) and p.name not in keep):
             shutil.rmtree(p, ignore_errors=True)
-        elif p.name == CURRENT + ".tmp":
+        elif p.name.endswith(".tmp"):  # a half-written CURRENT (see index.writes.temporary_name)
             p.unlink(missing_ok=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import itertools
 import json
-import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from index import ann
 from index.errors import StoreCorruptError, StoreMismatchError, StoreMissingError
+from index.writes import write_file_atomic
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
@@ -457,9 +457,4 @@ class Store:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_file_atomic(path, json.dumps(data, indent=2))

@@ -237,7 +237,7 @@ class NewsApp(ChatWorkers, App[None]):
         self.chat.sources.show(message.answer, message.sources)
         self.restore_status()
         if message.save_error:
-            self.notify(message.save_error, severity="warning", markup=False)
+            self.notify(message.save_error, title="Conversation not saved", severity="warning", timeout=20, markup=False)
 
     async def action_cancel_answer(self) -> None:
         request = self.pending
