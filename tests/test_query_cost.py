@@ -107,7 +107,7 @@ def ivf_store(eval_articles, tmp_path_factory, int8):
 def test_a_large_store_searches_an_ivf_index_with_eligibility_inside(ivf_store, int8):
     tmp, _, small = ivf_store
     store, exact = Store.open(tmp / "store"), Store.open(tmp / "exact")
-    assert store.approximate() and (store.gen / ann.ANN).is_file()
+    assert store.approximate() and (store.gen / ann.ANN).is_file() and "IVF" in store.describe()["dense_search"]
     assert not exact.approximate() and not (exact.gen / ann.ANN).exists()
     queries = [q["question"] for q in _questions()[:20]]
     agree = 0
