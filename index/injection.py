@@ -75,6 +75,8 @@ _LATIN: tuple[tuple[str, str], ...] = (
      rf"\b(?:ignore|disregard|forget)\s+(?:all|everything)\s+(?:(?:you\s+were|you've\s+been|you\s+have\s+been)\s+(?:told|given|instructed)|(?:said|written)\s+(?:above|before|previously))"),
     ("ignore earlier instructions",
      rf"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+(?:of\s+)?(?:your|the|my)?\s*|your\s+)(?:previous|prior|above|earlier|preceding|original|initial|system)\s+{_INSTR_WEAK}\b"),
+    ("ignore earlier instructions",
+     rf"\b(?:ignore|disregard|forget|override|bypass)\s+(?:all\s+(?:of\s+)?)?(?:your|these|the\s+above)\s+(?:own\s+)?{_INSTR}\b"),
     ("ignore earlier instructions", rf"\b(?:do\s+not|don't|never)\s+follow\s+{_PREV}\s+{_INSTR}\b"),
     ("new instructions for the model",
      rf"\b(?:new|updated|real|true|actual|hidden|secret|additional|important|priority)\s+(?:system\s+)?(?:instructions?|prompt|directives?)\s*(?:for\s+(?:the\s+)?{_AI}\s*)?[:\-]"),
@@ -107,6 +109,8 @@ _LATIN: tuple[tuple[str, str], ...] = (
     ("role or persona handed to the reader", r"\b(?:you\s+must|you\s+will|you\s+shall)\s+now\s+(?:act|behave|respond|answer|reply|roleplay|role-play)\s+as\b"),
     ("order to answer with fixed text",
      rf"\b{_ANSWER_VERB}\s+(?:to\s+)?(?:(?:every|all|any|each|the\s+user'?s?|this|the\s+next|future|subsequent)\s+(?:questions?|quer(?:y|ies)|prompts?|requests?|messages?|users?)\s*,?\s*)?(?:only\s+|just\s+|always\s+|solely\s+)?(?:with|by\s+saying|using)\s+(?:(?:exactly|only|just|precisely|the\s+(?:exact\s+)?(?:word|words|phrase|text|string|sentence|link|url|message))\b|[:\"'“«‘])"),
+    ("order to answer with fixed text",
+     r"(?:^|[.!?:;]\s+|\band\s+|\bthen\s+)(?:reply|respond|answer|output)\s+(?:only|just|solely)\s*:?\s*(?:with\s+)?[\"'“«‘]?[a-z0-9][a-z0-9_-]{2,}[\"'”»’]?\s*(?:[.!]|$)"),
     ("order to answer with fixed text",
      rf"\b(?:answer|respond|reply)\s+(?:to\s+)?(?:every|all|any|each)\s+(?:questions?|quer(?:y|ies)|prompts?|requests?|messages?)\s+(?:with|by)\b"),
     ("order to answer with fixed text",
@@ -315,3 +319,10 @@ def flags_of_article(article) -> list[Flag]:
           for f in find_injections(re.sub(r"[_\-.+]", " ", name), "file")],
         *article.hidden_flags,
     ]
+
+
+def fold_text(text: str) -> str:
+    """`text` as the detector reads it (look-alikes, accents, invisible characters and
+    case folded): for comparing a model's words with flagged text."""
+    plain, where = _normalise(text)
+    return _latin(plain, where)[0]
