@@ -39,7 +39,7 @@ class Article:
     hidden_flags: tuple["Flag", ...] = field(default=(), compare=False)
 
     def with_hash(self) -> "Article":
-        fields = [self.title, self.date, self.source, self.url, self.author, self.text]
+        fields: list[Any] = [self.title, self.date, self.source, self.url, self.author, self.text]
         if self.hidden_flags:  # a change of hidden text updates the article's flags
             fields.append([f.text for f in self.hidden_flags])
         payload = json.dumps(fields, ensure_ascii=False)
@@ -94,7 +94,8 @@ def make_article(
     body = "\n\n".join(strip_boilerplate(paragraphs))
     if not body.strip():
         raise ArticleReadError(path, "no article text left after removing boilerplate")
-    return Article(id=id, path=path, title=title.strip(), date=date, text=body, **extra).with_hash()
+    return Article(id=id, path=path, title=title.strip(), date=date, text=body, source=extra.get("source", ""),
+                   url=extra.get("url", ""), author=extra.get("author", "")).with_hash()
 
 
 def meta_text(value: Any) -> str:
