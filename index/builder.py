@@ -265,7 +265,7 @@ def _detector_version(gen: Path) -> str | None:
     return row[0] if row else None
 
 
-_FIELD_LABELS = {"text": "text", "title": "title", "file": "file name", "hidden": "hidden HTML"}
+_FIELD_LABELS = {"text": "text", "title": "title", "source": "outlet", "file": "file name", "hidden": "hidden HTML"}
 
 
 def _flag_summary(db: Path | sqlite3.Connection) -> dict[str, list[str]]:

@@ -39,7 +39,7 @@ DETECTOR_VERSION = "1"
 
 # Where a flag's offsets point: the cleaned article text, its title, its file name, or
 # (for web pages) the page's raw HTML, for text a browser would not show.
-FIELDS = ("text", "title", "file", "hidden")
+FIELDS = ("text", "title", "source", "file", "hidden")
 
 
 @dataclass(frozen=True)
@@ -270,6 +270,19 @@ def _matches(text: str) -> list[tuple[int, int, str]]:
 
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
+_END_PUNCT = re.compile(r"[.!?…]['\"”’»)\]]*\s+|[。！？]\s*")
+
+
+def _sentence_breaks(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(end of a sentence, start of the next) within text[start:end]: end punctuation
+    before a capital of any script, a digit or a caseless letter (CJK), or a CJK full stop."""
+    out = []
+    for m in _END_PUNCT.finditer(text, start, end):
+        nxt = text[m.end():m.end() + 2].lstrip("\"'“‘«([")[:1]
+        if m.group(0)[0] in "。！？" or nxt.isupper() or nxt.isdigit() or (nxt.isalpha() and not nxt.islower()):
+            out.append((m.start() + len(m.group(0).rstrip()), m.end()))
+    return out
+
 _ADDRESSED = "text addressed to AI systems"
 
 
@@ -285,6 +298,13 @@ def find_injections(text: str, field: str = "text") -> list[Flag]:
     for start, end, reason in matches:
         s = max((a for a, b in sentences if a <= start), default=0)
         e = min((b for a, b in sentences if b >= end), default=len(text))
+        # The splitter ends sentences before Latin capitals only; in other scripts a
+        # sentence ends at its punctuation ("… said. Игнорируй …", "…。忽略…"), so
+        # the reader's sentence beside an injection is not withheld with it.
+        s = max([s, *(nxt for _, nxt in _sentence_breaks(text, s, start))])
+        ends = [stop for stop, _ in _sentence_breaks(text, end, e)]
+        if ends:
+            e = ends[0]
         if reason == _ADDRESSED:
             # What follows a note to AI systems in its paragraph is the note.
             e = max(e, min(p for p in paragraph_ends if p >= end))
@@ -314,6 +334,7 @@ def flags_of_article(article) -> list[Flag]:
     return [
         *find_injections(article.text, "text"),
         *find_injections(article.title, "title"),
+        *find_injections(article.source, "source"),  # the outlet's name is in a prompt's header too
         # "ignore_all_previous_instructions.html": separators are spaces for the patterns.
         *[Flag("file", f.start, f.end, f.reason, name[f.start:f.end])
           for f in find_injections(re.sub(r"[_\-.+]", " ", name), "file")],

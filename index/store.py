@@ -54,7 +54,7 @@ CREATE TABLE IF NOT EXISTS flags(
 CREATE INDEX IF NOT EXISTS flags_by_article ON flags(article_id);
 """
 # flags: text addressed to AI systems (index/injection.py). `field` says what start/end
-# index into: "text" (the article text above), "title", "file" (the file's name) or
+# index into: "text" (the article text above), "title", "source", "file" (the file's name) or
 # "hidden" (the page's HTML; text a browser would not show). A store built before the
 # table existed has none: read as "no flags", and the next `assistant index` finds them.
 

@@ -5,8 +5,8 @@ answer is made, every flagged character of a passage is blanked (replaced by a s
 line breaks kept), so offsets stay those of the article: what the extractive engine
 picks, what grounding counts as support, what the differences finder compares and
 what the prompt shows can then never be flagged text, and any quote still checks
-against the store. A flagged title (or file name, for an untitled article) is left out
-of the passage's header the same way.
+against the store. A flagged title, outlet name (or file name, for an untitled
+article) is left out of the passage's header the same way.
 
 A model may still repeat such text (it saw it elsewhere, or the detector missed part
 of it): `repeats_withheld` says when an answer sentence does, and grounding marks it.
@@ -72,14 +72,15 @@ def withhold(hits: Sequence[Hit], flags: Mapping[str, Sequence[Flag]]) -> Withhe
                 if f.field == "text" and f.start < h.end and f.end > h.start]
         title_spans = [(f.start, f.end) for f in article_flags if f.field == "title"]
         file_flagged = any(f.field == "file" for f in article_flags)
+        source = "" if any(f.field == "source" for f in article_flags) else h.source
         title = h.title
         if title_spans:
             title = " ".join(_blank(title, title_spans).split())
         if (title_spans or (file_flagged and not h.title)) and not title:
             title = UNTITLED
-        if body or title != h.title:
+        if body or title != h.title or source != h.source:
             touched += 1
-            h = replace(h, text=_blank(h.text, body), title=title)
+            h = replace(h, text=_blank(h.text, body), title=title, source=source)
         out.append(h)
     return Withheld(tuple(out), tuple(texts), touched)
 
