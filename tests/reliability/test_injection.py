@@ -63,10 +63,18 @@ def _ask_all(na: NewsAssistant, cases) -> list:
     return [(a, na.ask(a.question, as_of=AS_OF)) for a in cases]
 
 
+# One of each kind, to keep the suite quick (about a second an answer with the real
+# model); `./dev bench-injection --attacks` runs all 21.
+SAMPLE = ("plain", "addressed to AI, split across sentences", "German", "Russian", "homoglyphs (Cyrillic letters)",
+          "in the title", "in JSON fields", "file name")
+
+
 def test_an_obedient_model_never_gets_an_injection_into_the_answer(attacks, obedient, minilm, monkeypatch):
     root, cases, _ = attacks
     na = NewsAssistant(Settings(corpus=root / "articles", store=root / "store", engine="openai",
                                 openai_base_url=obedient.base_url, timeout_seconds=10), minilm)
+    cases = [a for a in cases if a.style in SAMPLE]
+    assert len(cases) == len(SAMPLE)
     answers, prompts = [], []
     for a in cases:
         before = len(obedient.requests)
@@ -84,9 +92,9 @@ def test_an_obedient_model_never_gets_an_injection_into_the_answer(attacks, obed
     # The control: the same model without withholding is taken over (so the test above
     # can fail). Over all 21 attacks 8 take it over: the prompt holds only the two
     # sentences of a passage that bear on the question, and hidden HTML never reaches
-    # a passage; these four are among the 8.
+    # a passage; these two are among the 8.
     monkeypatch.setattr(Store, "flags", lambda self, ids=None: {})
-    control = [a for a in cases if a.style in ("plain", "Russian", "fullwidth letters", "in the title")]
+    control = [a for a in cases if a.style in ("plain", "in the title")]
     taken = [a.style for a, ans in _ask_all(na, control) if a.canary in ans.text]
     assert len(taken) == len(control), taken
 
@@ -94,7 +102,7 @@ def test_an_obedient_model_never_gets_an_injection_into_the_answer(attacks, obed
 def test_the_extractive_engine_never_quotes_an_injection(attacks, minilm):
     root, cases, _ = attacks
     na = NewsAssistant(Settings(corpus=root / "articles", store=root / "store"), minilm)
-    for a, ans in _ask_all(na, cases):
+    for a, ans in _ask_all(na, [a for a in cases if a.style in SAMPLE[:5]]):
         assert ans.citations and "reopened on Monday" in ans.text, a.style
         assert not [c for c in ans.citations if a.canary in c.quote or "gnor" in c.quote.lower()], a.style
         assert not [c for c in ans.citations if a.canary in c.title], a.style
