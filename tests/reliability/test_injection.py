@@ -108,9 +108,10 @@ def test_the_extractive_engine_never_quotes_an_injection(attacks, minilm):
         assert not [c for c in ans.citations if a.canary in c.title], a.style
 
 
-def test_a_sentence_repeating_withheld_text_is_marked_in_json_and_export(attacks, tmp_path):
+def test_a_sentence_repeating_withheld_text_is_marked_in_ask_json(attacks, tmp_path):
     """A model that knows the code word anyway (it saw the page elsewhere): its
-    sentence is marked "injected", never supported, in `ask --json` and the export."""
+    sentence is marked "injected", never supported, in `ask --json` (the Markdown and
+    JSON exports: tests/reliability/test_untrusted_text.py; the chat: tests/tui)."""
     root, cases, _ = attacks
     plain = cases[0]
     fake = FakeOpenAI()

@@ -160,6 +160,9 @@ def test_a_model_that_obeys_the_injection_is_flagged_not_trusted(hostile, tmp_pa
     assert [s.status for s in answer.sentences if "PWNED" in s.text] == ["injected"]
     path = hostile.export(answer, tmp_path / "obedient.md")
     assert_inert_markdown(path.read_text(encoding="utf-8"))
+    assert "**(repeats text addressed to AI assistants)**" in path.read_text(encoding="utf-8")
+    exported = json.loads(hostile.export(answer, tmp_path / "obedient.json").read_text(encoding="utf-8"))
+    assert "injected" in json.dumps(exported)
 
 
 # -- escape sequences and markup --------------------------------------------------------
