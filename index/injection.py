@@ -137,7 +137,8 @@ _LATIN: tuple[tuple[str, str], ...] = (
     # French
     ("ignore earlier instructions",
      r"\b(?:ignore[rz]?|oublie[rz]?|ne\s+tiens\s+pas\s+compte\s+d[e']s?|ne\s+tenez\s+pas\s+compte\s+d[e']s?)\s*(?:toutes\s+|tous\s+)?(?:les|tes|vos|des)\s+(?:instructions|consignes|regles|directives|ordres)\s+(?:precedentes|anterieures|ci-dessus|initiales|d'origine)\b"),
-    ("ignore earlier instructions", r"\b(?:ignore[rz]?|oublie[rz]?)\s+(?:toutes\s+)?(?:les|tes|vos)\s+(?:instructions|consignes)\b"),
+    # ("il ignore les consignes" is news: only the imperative of the second person plural)
+    ("ignore earlier instructions", r"(?:^|[.!?:]\s+)(?:ignorez|oubliez)\s+(?:toutes\s+)?(?:les|vos)\s+(?:instructions|consignes)\b"),
     ("text addressed to AI systems",
      r"\b(?:note|message|consigne|instructions?|avis|attention)\s+(?:a|aux|pour)\s+(?:l'|les\s+|tout\s+|toute\s+|tous\s+les\s+)?(?:ia|i\.a\.|intelligences?\s+artificielles?|assistants?\s+(?:ia|virtuels?)|chatbots?|modeles?\s+de\s+langage|llms?)\b"),
     ("role or persona handed to the reader", r"\b(?:tu\s+es|vous\s+etes)\s+(?:maintenant|desormais|a\s+present)\s+(?:un|une|le|la|l')"),
@@ -192,7 +193,7 @@ _CONFUSABLES = str.maketrans({
     "ӏ": "l", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ı": "i", "ȷ": "j", "ℓ": "l",
     "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u",
     "χ": "x", "γ": "y", "ω": "w", "μ": "u",
-    "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "l",
+    "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
 })
 _SPACES = re.compile(r"\s")
 # Runs of single letters with one separator between them: "i g n o r e", "I.G.N.O.R.E".
@@ -264,8 +265,10 @@ def _matches(text: str) -> list[tuple[int, int, str]]:
     for copy, offsets, patterns in ((latin, lwhere, latin_patterns), (plain, where, native_patterns)):
         for reason, pattern in patterns:
             for m in pattern.finditer(copy):
-                if m.end() > m.start():
-                    found.append((offsets[m.start()], offsets[m.end() - 1] + 1, reason))
+                # Patterns may open on the space or punctuation before their words.
+                start = m.start() + len(m.group(0)) - len(m.group(0).lstrip(" \t\n.!?:"))
+                if m.end() > start:
+                    found.append((offsets[start], offsets[m.end() - 1] + 1, reason))
     return found
 
 
@@ -278,8 +281,9 @@ def _sentence_breaks(text: str, start: int, end: int) -> list[tuple[int, int]]:
     before a capital of any script, a digit or a caseless letter (CJK), or a CJK full stop."""
     out = []
     for m in _END_PUNCT.finditer(text, start, end):
-        nxt = text[m.end():m.end() + 2].lstrip("\"'“‘«([")[:1]
-        if m.group(0)[0] in "。！？" or nxt.isupper() or nxt.isdigit() or (nxt.isalpha() and not nxt.islower()):
+        nxt = text[m.end():m.end() + 4].lstrip("\"'“‘«(")[:1]
+        # (markup such as "<|im_start|>" or "[SYSTEM]" starts a sentence too)
+        if m.group(0)[0] in "。！？" or (nxt and nxt in "<[{#*|") or nxt.isupper() or nxt.isdigit() or (nxt.isalpha() and not nxt.islower()):
             out.append((m.start() + len(m.group(0).rstrip()), m.end()))
     return out
 

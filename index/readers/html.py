@@ -149,7 +149,10 @@ def hidden_injections(tree: HtmlElement, html: str) -> tuple[Flag, ...]:
                 continue
             seen.add(snippet)
             at = html.find(f.text)
-            flags.append(Flag("hidden", at, at + len(f.text) if at >= 0 else -1, f.reason, snippet))
+            if at >= 0:
+                flags.append(Flag("hidden", at, at + len(f.text), f.reason, f.text))
+            else:  # (entities, or spread over several elements)
+                flags.append(Flag("hidden", -1, -1, f.reason, snippet))
     return tuple(flags)
 
 
