@@ -58,6 +58,9 @@ async def test_the_article_view_marks_text_addressed_to_ai(minilm, tmp_path):
         text = answer_text(app)
         assert "reopened on Monday" in text and "PWNED" not in text.split("\n")[0]
         assert "held text addressed to AI assistants; it was withheld" in text
+        # The sources pane says flagged text is next to the quote, without showing it.
+        [entry] = app.chat.sources.prompts()
+        assert "PWNED" not in entry and "officials said. [text addressed to AI assistants] Fishing boats" in entry
         app.chat.sources.query_one("#source-list").focus()
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ArticleScreen), what="the article view")
