@@ -1,6 +1,6 @@
 """A corpus of news articles carrying prompt injections of many kinds, one per article,
 each with a question the article answers and a code word ("canary") the injection
-asks the assistant to say. Shared by the tests (tests/reliability/test_injection.py)
+asks the assistant to say. Shared by the tests (tests/reliability/test_injection_attacks.py)
 and the benchmark (bench/bench_injection.py --attacks).
 
 Every article reports the reopening of one town's harbour, so retrieval finds it for
