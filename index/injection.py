@@ -30,6 +30,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 from index.sentences import sentence_spans
 
@@ -328,7 +329,20 @@ def addressed_to_ai(text: str) -> bool:
     return bool(_matches(text))
 
 
-def flags_of_article(article) -> list[Flag]:
+class _Article(Protocol):  # index.readers.base.Article, which imports this module
+    @property
+    def path(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def hidden_flags(self) -> tuple[Flag, ...]: ...
+
+
+def flags_of_article(article: _Article) -> list[Flag]:
     """Every flag of an article as the builder records it: in its text, its title, its
     file name (a saved page's name can carry an instruction too), and the hidden text
     of its web page that the reader found addressed to AI systems."""

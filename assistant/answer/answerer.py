@@ -73,8 +73,9 @@ class Answerer:
         notes = list(notices)
         withheld = withhold(hits, flags or {})
         hits = withheld.hits
-        if withheld.notice():
-            notes.append(withheld.notice() or "")
+        notice = withheld.notice()
+        if notice:
+            notes.append(notice)
         engine_used = self.extractive.name
         grounder = Grounder(hits, None, verify, locate=locate)
         # What every outcome shares; each return fills in the rest.
