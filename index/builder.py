@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from index import ann
 from index.articles import DEFAULT_MAX_BYTES, Article
 from index.chunker import Chunk, ChunkerSettings, chunk_text
 from index.corpus import ScanResult, SkippedFile, check_corpus, scan_corpus
@@ -216,6 +217,7 @@ def build_index(
     rebuild: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: BuildProgress | None = None,
+    ann_settings: ann.AnnSettings = ann.AnnSettings(),
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
@@ -247,7 +249,8 @@ def build_index(
             # Nothing published: leave every generation alone (a chat may read the older one).
             _collect_garbage(root, keep=None)
             return report
-        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live), redetect)
+        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live), ann_settings,
+                 redetect)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -302,7 +305,8 @@ def _readable_hashes(gen: Path | None) -> dict[str, str]:
 
 
 def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: Path | None,
-             report: BuildReport, progress: BuildProgress | None, first_chunk_id: int, redetect: bool = False) -> None:
+             report: BuildReport, progress: BuildProgress | None, first_chunk_id: int,
+             ann_settings: ann.AnnSettings, redetect: bool = False) -> None:
     import faiss
 
     to_embed = [scan.articles[i] for i in report.added + report.changed]
@@ -363,6 +367,7 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
             conn.close()
         report.chunks = len(rows)
         faiss.write_index(index, str(tmp / VECTORS))
+        ann.build(index, tmp, previous, np.array(dead_ids, dtype=np.int64), new_ids, vectors, ann_settings)
         build_bm25([embedding_input(t, x) for t, x in rows], tmp)
         generation = _next_generation(root)
         manifest = Manifest(

@@ -44,7 +44,9 @@ class KeywordIndex:
         import bm25s
 
         self.size = size
-        self._bm25 = bm25s.BM25.load(str(gen_dir / BM25_DIR)) if size else None
+        # Memory-mapped: a query reads the postings of its own terms, so a large store's
+        # keyword index need not be resident.
+        self._bm25 = bm25s.BM25.load(str(gen_dir / BM25_DIR), mmap=True) if size else None
 
     def idf(self, tokens: Sequence[str]) -> dict[str, float]:
         """BM25's inverse document frequency of each (tokenized) term over the chunks:

@@ -7,6 +7,7 @@ Layout of a store directory:
     gen-000007/      a complete, never-modified generation:
         meta.sqlite    articles (with cleaned text), chunks (spans, text), settings
         vectors.faiss  IndexIDMap2(IndexFlatIP); ids are chunk ids
+        ann.faiss      large stores only: an IVF index of the same vectors (`index.ann`)
         bm25/          keyword index; row i is chunk_rows[i]
         manifest.json  written last: a generation without it is incomplete
 
@@ -22,11 +23,12 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 from pydantic import BaseModel, ValidationError
 
+from index import ann
 from index.errors import StoreCorruptError, StoreMismatchError, StoreMissingError
 from index.injection import Flag
 
@@ -104,6 +106,18 @@ class ChunkRecord:
     text: str
 
 
+@dataclass(frozen=True)
+class ArticleTable:
+    """Every article's id, date, outlet and path, by position; `chunk_article[row]` is
+    the position of the article that chunk row belongs to."""
+
+    ids: list[str]
+    dates: list[str | None]
+    sources: list[str]
+    paths: list[str]
+    chunk_article: np.ndarray
+
+
 def current_generation(root: Path) -> Path | None:
     try:
         name = (root / CURRENT).read_text().strip()
@@ -175,12 +189,14 @@ class Store:
         self.manifest = manifest
         try:
             self.db = connect_readonly(gen / META)
-            rows = self.db.execute("SELECT id FROM chunks ORDER BY id").fetchall()
+            rows = self.db.execute("SELECT id FROM chunks ORDER BY id").fetchall()  # ids only: 8 bytes a chunk
         except sqlite3.DatabaseError as e:
             raise StoreCorruptError(f"the index database {gen / META} is damaged ({e})", hint=REBUILD_HINT) from None
-        self.chunk_ids = np.array([r[0] for r in rows], dtype=np.int64)
-        self._row_of = {int(cid): i for i, cid in enumerate(self.chunk_ids)}
+        self.chunk_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         self._vectors = None
+        self._ann = None
+        self._matrix: tuple[np.ndarray, np.ndarray | None] | None = None
+        self._approximate = (gen / ann.ANN).is_file()
         self._keyword = None
 
     @classmethod
@@ -242,20 +258,84 @@ class Store:
         return self._keyword
 
     def row_of(self, chunk_id: int) -> int:
-        return self._row_of[chunk_id]
+        """The row of a chunk id (rows are chunk ids in ascending order)."""
+        row = int(np.searchsorted(self.chunk_ids, chunk_id))
+        if row >= len(self.chunk_ids) or self.chunk_ids[row] != chunk_id:
+            raise KeyError(chunk_id)
+        return row
+
+    def _ivf(self):
+        if self._ann is None:
+            import faiss
+
+            path = self.gen / ann.ANN
+            try:
+                index = faiss.read_index(str(path))
+            except RuntimeError:
+                raise StoreCorruptError(f"the vector index {path} is damaged", hint=REBUILD_HINT) from None
+            if index.ntotal != len(self.chunk_ids):
+                raise StoreCorruptError(
+                    f"the vector index {path} holds {index.ntotal} vectors for {len(self.chunk_ids)} chunks",
+                    hint=REBUILD_HINT,
+                )
+            self._ann = index
+        return self._ann
+
+    def _flat(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The flat vectors (a view) and, unless they are already in row order, the row
+        of each."""
+        if self._matrix is None:
+            vectors, ids = ann.flat_matrix(self.vectors())
+            self._matrix = (vectors, None if np.array_equal(ids, self.chunk_ids) else np.searchsorted(self.chunk_ids, ids))
+        return self._matrix
+
+    def approximate(self) -> bool:
+        """Whether dense search is approximate (the generation has an IVF index; a large
+        store's query process then never loads the flat vectors)."""
+        return self._approximate
+
+    def dense_search(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None,
+                     settings: ann.AnnSettings = ann.AnnSettings()) -> ann.DenseResult:
+        """The `k` rows most similar to the query among the `allowed` ones (a boolean
+        mask over rows; None: all), best first."""
+        n = len(self.chunk_ids)
+        if n == 0 or k <= 0 or (allowed is not None and not allowed.any()):
+            return ann.DenseResult(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), None)
+        q = np.asarray(query_vector, dtype=np.float32).ravel()
+        if self._approximate:
+            allowed_ids = None if allowed is None else self.chunk_ids[allowed]
+            ids, scores = ann.ivf_search(self._ivf(), q, k, allowed_ids, int(self.chunk_ids[-1]), settings)
+            return ann.DenseResult(np.searchsorted(self.chunk_ids, ids), scores, None)
+        every = self._all_dense(q)
+        if allowed is not None:
+            every[~allowed] = -np.inf
+        rows = ann.top_k(every, k)
+        return ann.DenseResult(rows, every[rows], every)
+
+    def _all_dense(self, q: np.ndarray) -> np.ndarray:
+        vectors, row_of = self._flat()
+        scores = ann.inner_products(vectors, q)
+        if row_of is not None:
+            ordered = np.empty_like(scores)
+            ordered[row_of] = scores
+            scores = ordered
+        return scores
+
+    def dense_scores_at(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Cosine of the query to the chunks at `rows` (those the search did not return)."""
+        q = np.asarray(query_vector, dtype=np.float32).ravel()
+        if self._approximate:
+            return ann.ivf_scores_of(self._ivf(), q, self.chunk_ids[rows])
+        vectors, row_of = self._flat()
+        positions = rows if row_of is None else np.argsort(row_of)[rows]
+        return vectors[positions] @ q
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of the query to every chunk, in row (chunk id) order."""
-        index = self.vectors()
-        n = index.ntotal
-        if n == 0:
-            return np.zeros(0, dtype=np.float32)
-        scores, ids = index.search(query_vector.reshape(1, -1).astype(np.float32), n)
-        out = np.full(n, -1.0, dtype=np.float32)
-        valid = ids[0] >= 0
-        rows = np.searchsorted(self.chunk_ids, ids[0][valid])
-        out[rows] = scores[0][valid]
-        return out
+        """Cosine of the query to every chunk, in row order (tests and tools; a query
+        scores only candidates, `dense_search`)."""
+        if self._approximate:
+            return ann.ivf_scores_of(self._ivf(), np.asarray(query_vector, np.float32).ravel(), self.chunk_ids)
+        return self._all_dense(np.asarray(query_vector, dtype=np.float32).ravel())
 
     # -- metadata ----------------------------------------------------------------
     @_db_errors
@@ -322,6 +402,46 @@ class Store:
         for r in rows:
             out.setdefault(r[0], []).append(Flag(r[1], r[2], r[3], r[4], r[5]))
         return out
+
+    @_db_errors
+    def article_table(self) -> "ArticleTable":
+        """What filtering and ranking need of every article, in columns, and each chunk
+        row's article: a few bytes a chunk, where records with texts would be hundreds."""
+        rows = self.db.execute("SELECT rowid, id, date, source, path FROM articles ORDER BY rowid").fetchall()
+        rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        owner = self.db.execute("SELECT a.rowid FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id")
+        of_row = np.fromiter((r[0] for r in owner), dtype=np.int64, count=len(self.chunk_ids))
+        return ArticleTable(
+            ids=[r[1] for r in rows], dates=[r[2] for r in rows], sources=[r[3] for r in rows],
+            paths=[r[4] for r in rows], chunk_article=np.searchsorted(rowids, of_row).astype(np.int32),
+        )
+
+    @_db_errors
+    def leads(self, chars: int, article_ids: Iterable[str] | None = None) -> Iterator[tuple[str, str, str]]:
+        """(article id, title, lead) for the given articles (None: all), where the lead is
+        the article's first chunks joined, cut at `chars` characters."""
+        # Only the chunks that start within `chars` of the joined text are read.
+        q = """SELECT c.article_id, a.title, c.text FROM (
+                   SELECT article_id, ordinal, text,
+                          SUM(length(text)) OVER (PARTITION BY article_id ORDER BY ordinal) - length(text) AS before
+                   FROM chunks {where}) c
+               JOIN articles a ON a.id = c.article_id
+               WHERE c.before < ? ORDER BY c.article_id, c.ordinal"""
+        if article_ids is None:
+            cursor = self.db.execute(q.format(where=""), (chars,))
+        else:
+            ids = list(article_ids)
+            cursor = self.db.execute(q.format(where=f"WHERE article_id IN ({','.join('?' * len(ids))})"), (*ids, chars))
+        current: tuple[str, str] | None = None
+        parts: list[str] = []
+        for article_id, title, text in cursor:
+            if current is not None and article_id != current[0]:
+                yield current[0], current[1], " ".join(parts)[:chars]
+                parts = []
+            current = (article_id, title or "")
+            parts.append(text)
+        if current is not None:
+            yield current[0], current[1], " ".join(parts)[:chars]
 
     def close(self) -> None:
         self.db.close()
