@@ -173,6 +173,7 @@ class NewsAssistant:
             verify=verifier(store), generation=store.manifest.generation, notices=notices,
             assess=self._assessor(store, result.window), locate=file_locator(self.corpus),
             store_info={"model": store.manifest.model, "store": str(store.root), "built": store.manifest.created},
+            flags=store.flags(h.article_id for h in passages),
         )
         if session is not None and not answer.cancelled:
             session.turns.append(Turn(question, answer))

@@ -95,6 +95,14 @@ def print_report(report) -> None:
             print(f"  {label}: {file_name(i)}")
         if len(ids) > 20:
             print(f"  ... and {len(ids) - 20} more {label}")
+    if report.flagged:
+        n = len(report.flagged)
+        print(f"{n} article{'s' if n != 1 else ''} hold{'s' if n == 1 else ''} text addressed to AI assistants "
+              "(indexed; that text is never sent to a model or quoted):")
+        for article_id, what in list(report.flagged.items())[:20]:
+            print(f"  {file_name(article_id)}: {one_line('; '.join(what))}")
+        if n > 20:
+            print(f"  ... and {n - 20} more")
     if report.published:
         print(f"Embedded {report.embedded_chunks} chunks; index generation {report.generation} holds "
               f"{report.articles} articles in {report.chunks} chunks ({report.seconds:.1f}s).")

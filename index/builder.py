@@ -28,6 +28,7 @@ from index.chunker import Chunk, ChunkerSettings, chunk_text
 from index.corpus import ScanResult, SkippedFile, check_corpus, scan_corpus
 from index.embedder import Embedder, embedding_input
 from index.errors import StoreError, StoreLockedError
+from index.injection import DETECTOR_VERSION, flags_of_article
 from index.writes import MB, check_writable, require_free_space, write_faiss, write_file_atomic, writing
 from index.keyword import build_bm25
 from index.store import (
@@ -67,6 +68,9 @@ class BuildReport:
     full_rebuild: bool = False
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Articles holding text addressed to AI systems: id -> what and why, e.g.
+    # ["hidden HTML: ignore earlier instructions"]. Indexed, but never sent to a model.
+    flagged: dict[str, list[str]] = field(default_factory=dict)
 
 
 def spec_for(embedder: Embedder, chunker: ChunkerSettings) -> StoreSpec:
@@ -250,13 +254,16 @@ def build_index(
         if not old:  # even when the live generation is not reused, say what left the corpus
             report.removed = diff_articles(_readable_hashes(live), new)[2]
         report.unchanged = len(new) - len(report.added) - len(report.changed)
-        if previous is not None and not (report.added or report.changed or report.removed):
+        redetect = previous is not None and _detector_version(previous) != DETECTOR_VERSION
+        if previous is not None and not (report.added or report.changed or report.removed or redetect):
+            report.flagged = _flag_summary(previous / META)
             m = read_manifest(previous)
             report.articles, report.chunks, report.generation = m.articles, m.chunks, m.generation
             report.seconds = time.perf_counter() - started
             # Nothing published: every generation stays (a chat may read the older one).
             return report
-        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live), ann_settings)
+        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live), ann_settings,
+                 redetect)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -289,6 +296,39 @@ def _kept_chunks(previous: Path | None, gone: list[str]) -> int:
     return total - dropped
 
 
+def _detector_version(gen: Path) -> str | None:
+    """The version of the detector that found a generation's flags (None: before flags)."""
+    try:
+        conn = connect_readonly(gen / META)
+        try:
+            row = conn.execute("SELECT value FROM settings WHERE key='injection_detector'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return None
+    return row[0] if row else None
+
+
+_FIELD_LABELS = {"text": "text", "title": "title", "source": "outlet", "file": "file name", "hidden": "hidden HTML"}
+
+
+def _flag_summary(db: Path | sqlite3.Connection) -> dict[str, list[str]]:
+    conn = connect_readonly(db) if isinstance(db, Path) else db
+    try:
+        rows = conn.execute("SELECT article_id, field, reason FROM flags ORDER BY article_id, field, start").fetchall()
+    except sqlite3.DatabaseError:
+        return {}
+    finally:
+        if isinstance(db, Path):
+            conn.close()
+    out: dict[str, list[str]] = {}
+    for article_id, where, reason in rows:
+        label = f"{_FIELD_LABELS.get(where, where)}: {reason}"
+        if label not in out.setdefault(article_id, []):
+            out[article_id].append(label)
+    return out
+
+
 def live_generation(root: Path) -> Path | None:
     """The generation CURRENT names, or None (no index, or an unreadable CURRENT)."""
     try:
@@ -308,7 +348,7 @@ def _readable_hashes(gen: Path | None) -> dict[str, str]:
 
 def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: Path | None,
              report: BuildReport, progress: BuildProgress | None, first_chunk_id: int,
-             ann_settings: ann.AnnSettings) -> None:
+             ann_settings: ann.AnnSettings, redetect: bool = False) -> None:
     import faiss
 
     to_embed = [scan.articles[i] for i in report.added + report.changed]
@@ -338,6 +378,15 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
             dead_ids = [r[0] for i in gone for r in conn.execute("SELECT id FROM chunks WHERE article_id=?", (i,))]
             conn.executemany("DELETE FROM chunks WHERE article_id=?", [(i,) for i in gone])
             conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in gone])
+            # Text addressed to AI systems: found for the new and changed articles, or
+            # for all of them when the store's flags came from another detector version.
+            flag_again = list(scan.articles.values()) if redetect else to_embed
+            conn.executemany("DELETE FROM flags WHERE article_id=?", [(i,) for i in gone] + [(a.id,) for a in flag_again])
+            conn.executemany(
+                "INSERT INTO flags VALUES (?,?,?,?,?,?)",
+                [(a.id, f.field, f.start, f.end, f.reason, f.text) for a in flag_again for f in flags_of_article(a)],
+            )
+            conn.execute("INSERT OR REPLACE INTO settings VALUES ('injection_detector', ?)", (DETECTOR_VERSION,))
             if dead_ids:
                 index.remove_ids(np.array(dead_ids, dtype=np.int64))  # type: ignore[arg-type]  # FAISS takes id arrays too
             next_id = first_chunk_id
@@ -359,6 +408,7 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
                 "SELECT a.title, c.text FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id"
             ).fetchall()
             report.articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            report.flagged = _flag_summary(conn)
         finally:
             conn.close()
         report.chunks = len(rows)

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from index import ann
 from index.errors import StoreCorruptError, StoreMismatchError, StoreMissingError
+from index.injection import Flag
 from index.writes import write_file_atomic
 
 FORMAT_VERSION = 1
@@ -50,7 +51,15 @@ CREATE TABLE IF NOT EXISTS chunks(
     ordinal INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
 CREATE TABLE IF NOT EXISTS settings(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS flags(
+    article_id TEXT NOT NULL, field TEXT NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+    reason TEXT NOT NULL, text TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS flags_by_article ON flags(article_id);
 """
+# flags: text addressed to AI systems (index/injection.py). `field` says what start/end
+# index into: "text" (the article text above), "title", "source", "file" (the file's name) or
+# "hidden" (the page's HTML; text a browser would not show). A store built before the
+# table existed has none: read as "no flags", and the next `assistant index` finds them.
 
 
 class Manifest(BaseModel):
@@ -390,6 +399,30 @@ class Store:
         return [ChunkRecord(*r) for r in rows]
 
     @_db_errors
+    def flags(self, article_ids: Iterable[str] | None = None) -> dict[str, list[Flag]]:
+        """Text addressed to AI systems, per article (all articles, or those named)."""
+        try:
+            has_table = self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='flags'").fetchone()
+        except sqlite3.OperationalError:
+            has_table = None
+        if not has_table:  # built before flags were recorded: none known
+            return {}
+        q = "SELECT article_id, field, start, end, reason, text FROM flags"
+        if article_ids is None:
+            rows = self.db.execute(q + " ORDER BY article_id, field, start").fetchall()
+        else:
+            ids = sorted(set(article_ids))
+            rows = []
+            for i in range(0, len(ids), 500):
+                part = ids[i : i + 500]
+                rows += self.db.execute(q + f" WHERE article_id IN ({','.join('?' * len(part))}) ORDER BY article_id, field, start",
+                                        part).fetchall()
+        out: dict[str, list[Flag]] = {}
+        for r in rows:
+            out.setdefault(r[0], []).append(Flag(r[1], r[2], r[3], r[4], r[5]))
+        return out
+
+    @_db_errors
     def article_table(self) -> "ArticleTable":
         """What filtering and ranking need of every article, in columns, and each chunk
         row's article: a few bytes a chunk, where records with texts would be hundreds."""
@@ -454,6 +487,7 @@ class Store:
             "dim": m.dim, "chunker": m.chunker, "format_version": m.format_version,
             "outlets": sources, "oldest": span[0], "newest": span[1],
             "dense_search": "IVF, 8-bit codes (approximate)" if self._approximate else "exact",
+            "articles_with_text_for_ai": len(self.flags()),
         }
 
 

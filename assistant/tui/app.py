@@ -268,7 +268,9 @@ class NewsApp(ChatWorkers, App[None]):
     def on_source_opened(self, message: SourceOpened) -> None:
         from assistant.tui.screens.article import ArticleScreen
 
-        self.push_screen(ArticleScreen(message.citation, message.source.text if message.source else None))
+        source = message.source
+        self.push_screen(ArticleScreen(message.citation, source.text if source else None,
+                                       source.flagged if source else (), source.hidden if source else ()))
 
     # -- conversations -----------------------------------------------------------------
     async def action_new_conversation(self) -> None:
