@@ -23,7 +23,7 @@ from assistant.errors import EngineError
 from assistant.retriever import Filters, Retriever, SearchResult
 from assistant.session import ChatSession, Turn, rewrite_followup, save_session
 from assistant.timecues import TimeWindow
-from index.builder import BuildProgress, BuildReport, build_index, diff_articles, spec_for
+from index.builder import BuildProgress, BuildReport, build_index, diff_articles, live_generation, spec_for
 from index.chunker import ChunkerSettings
 from index.embedder import Embedder
 from index.encoders import make_embedder
@@ -83,6 +83,12 @@ class NewsAssistant:
 
         watch_folder(self.corpus, lambda: self.build_index(progress=progress), on_event, stop, settings,
                      ignore=(self.store_dir,), first_build=first_build)
+
+    def live_generation(self) -> int | None:
+        """The number of the generation readers use now (None: no index yet), read
+        without opening it: what a stopped or failed build says is still in use."""
+        gen = live_generation(self.store_dir)
+        return int(gen.name.removeprefix("gen-")) if gen is not None else None
 
     def store(self) -> Store:
         """The live generation, reopened when a build has published a newer one."""
@@ -191,6 +197,7 @@ class NewsAssistant:
             verify=verifier(store), generation=store.manifest.generation, notices=notices,
             assess=self._assessor(store, result.window), locate=file_locator(self.corpus),
             store_info={"model": store.manifest.model, "store": str(store.root), "built": store.manifest.created},
+            flags=store.flags(h.article_id for h in passages),
         )
         if session is not None and not answer.cancelled:
             session.turns.append(Turn(question, answer))

@@ -6,12 +6,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from assistant import cli_read
 from assistant.cli_common import api, print_error
+from assistant.cli_signals import Stopped, stop_on_signals
 from assistant.untrusted import file_name, one_line
 from index.errors import NewsAssistantError
+
+if TYPE_CHECKING:
+    from assistant.api import NewsAssistant
 
 
 def _common() -> argparse.ArgumentParser:
@@ -51,7 +55,12 @@ def cmd_index(args: argparse.Namespace) -> int:
     bar = CliProgress(enabled=not args.quiet and not args.json)
     print(f"Indexing {na.corpus} into {na.store_dir}", file=sys.stderr)
     try:
-        report = na.build_index(rebuild=args.rebuild, progress=bar)
+        with stop_on_signals():
+            report = na.build_index(rebuild=args.rebuild, progress=bar)
+    except Stopped as stopped:
+        bar.close()
+        print(f"error: the build stopped on {stopped.name}; {_still_live(na)}", file=sys.stderr)
+        return stopped.exit_status
     finally:
         bar.close()
     if args.json:
@@ -61,6 +70,14 @@ def cmd_index(args: argparse.Namespace) -> int:
         return 0
     print_report(report)
     return 0
+
+
+def _still_live(na: "NewsAssistant") -> str:
+    generation = na.live_generation()
+    if generation is None:
+        return "no index was built. Run `assistant index` again to build it."
+    return (f"the previous index (generation {generation}) is still in use. "
+            "Run `assistant index` again to bring it up to date.")
 
 
 def print_report(report) -> None:
@@ -80,6 +97,14 @@ def print_report(report) -> None:
             print(f"  {label}: {file_name(i)}")
         if len(ids) > 20:
             print(f"  ... and {len(ids) - 20} more {label}")
+    if report.flagged:
+        n = len(report.flagged)
+        print(f"{n} article{'s' if n != 1 else ''} hold{'s' if n == 1 else ''} text addressed to AI assistants "
+              "(indexed; that text is never sent to a model or quoted):")
+        for article_id, what in list(report.flagged.items())[:20]:
+            print(f"  {file_name(article_id)}: {one_line('; '.join(what))}")
+        if n > 20:
+            print(f"  ... and {n - 20} more")
     if report.published:
         print(f"Embedded {report.embedded_chunks} chunks; index generation {report.generation} holds "
               f"{report.articles} articles in {report.chunks} chunks ({report.seconds:.1f}s).")
@@ -89,8 +114,8 @@ def print_report(report) -> None:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """One line per update on stdout; what is being done, waited for or skipped on
-    stderr. Ctrl+C stops at once: a build in progress is abandoned, and since a build
-    publishes atomically the index stays at its last complete generation."""
+    stderr. Ctrl+C (or SIGTERM) stops at once: a build in progress is abandoned as
+    `assistant index` abandons one, and the index stays at its last complete generation."""
     import threading
 
     from assistant.render import update_line, watch_notice
@@ -108,19 +133,19 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     print(f"Watching {na.corpus} for changes (index: {na.store_dir}); Ctrl+C stops.", file=sys.stderr, flush=True)
     try:
-        na.watch(on_event, stop)
-    except KeyboardInterrupt:
+        with stop_on_signals():
+            na.watch(on_event, stop)
+    # While the watcher waits for events a signal surfaces as KeyboardInterrupt
+    # (watchfiles turns the handler's exception into its own), during a build as Stopped.
+    except (Stopped, KeyboardInterrupt) as e:
         stop.set()
         if not building:
             print("Stopped watching.", file=sys.stderr)
             return 0
-        try:
-            where = f" (generation {na.status()['generation']})"
-        except NewsAssistantError:
-            where = ""
-        print(f"Stopped during a build: it was abandoned, and the index stays at its last complete version{where}.",
+        name, status = (e.name, e.exit_status) if isinstance(e, Stopped) else ("SIGINT", 130)
+        print(f"Stopped watching during a build (on {name}): the build was abandoned; {_still_live(na)}",
               file=sys.stderr)
-        return 130
+        return status
     return 0
 
 

@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from assistant.cli_common import api
+from assistant.cli_common import api, hint_for
 from assistant.config import ENGINES
-from index.errors import NewsAssistantError
+from index.errors import NewsAssistantError, WriteError
 
 
 def _filters_args(p: argparse.ArgumentParser) -> None:
@@ -133,7 +133,6 @@ def cmd_ask(args) -> int:
     shown = _DraftPrinter() if args.json is None and sys.stdout.isatty() else None
     answer = na.ask(args.question, session=session, engine=args.engine, as_of=parse_as_of(args.as_of),
                     filters=_filters(args), k=args.k, on_draft=shown)
-    na.save(session)
     if args.json is not None:
         print(json.dumps(answer.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -142,6 +141,11 @@ def cmd_ask(args) -> int:
         if shown is not None and shown.printed:
             print("\n")
         print_answer(answer, body=shown is None or shown.printed != len(answer.sentences))
+    try:  # after the answer is shown: a full disk must not cost the user the answer
+        na.save(session)
+    except WriteError as e:
+        print(f"warning: the conversation was not saved: {e.message}", file=sys.stderr)
+        print(hint_for(e) or "", file=sys.stderr)
     if args.export:
         path = na.export(answer, args.export, overwrite=args.force)
         print(f"Exported to {path}", file=sys.stderr)

@@ -8,7 +8,6 @@ is never overwritten unless the caller says so.
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
@@ -16,7 +15,8 @@ from typing import Literal
 from assistant.answer.types import Answer
 from assistant.render import answer_markdown, timeline_markdown
 from assistant.session import ChatSession
-from index.errors import NewsAssistantError
+from index.errors import NewsAssistantError, WriteError
+from index.writes import write_file_atomic, writing
 
 Format = Literal["md", "json"]
 
@@ -46,19 +46,18 @@ def export(obj: Answer | ChatSession, path: Path, fmt: Format | None = None, ove
     an existing file unless `overwrite`; the write itself is atomic."""
     path = path.expanduser()
     fmt = fmt or ("json" if path.suffix.lower() == ".json" else "md")
+    if path.is_dir():
+        raise WriteError(f"cannot write the export: {path} is a folder, where a file is needed",
+                         hint=f"Give a file name, such as {path / 'conversation.md'}.")
     if path.exists() and not overwrite:
         raise ExportExistsError(f"{path} already exists", hint="Choose another name, or pass --force to replace it.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(render(obj, fmt), encoding="utf-8")
-    if not overwrite:
-        # link() fails if the name appeared meanwhile: no race can clobber a file.
+    with writing("the export", path, "choose another file name or folder"):
+        path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.link(tmp, path)
+            write_file_atomic(path, render(obj, fmt), replace=overwrite)
         except FileExistsError:
+            if not path.exists() and not path.is_symlink():
+                raise  # a parent that is a file: said by `writing`
+            # the name appeared meanwhile: link() refused to clobber it
             raise ExportExistsError(f"{path} already exists", hint="Choose another name, or pass --force.") from None
-        finally:
-            tmp.unlink(missing_ok=True)
-    else:
-        os.replace(tmp, path)
     return path

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from index.watch import WatchEvent
 
 # What a reader is told about a sentence the articles do not back.
-STATUS_LABELS = {"unsupported": "unsupported", "unverified": "unverified quote", "contradicted": "contradicts its source"}
+STATUS_LABELS = {"unsupported": "unsupported", "unverified": "unverified quote", "contradicted": "contradicts its source",
+                 "injected": "repeats text addressed to AI assistants"}
 NO_ANSWER = "No answer found in the articles."
 
 
@@ -94,7 +95,7 @@ def sentence_rich(s: AnswerSentence) -> str:
     text = for_rich(s.text) + (" " + for_rich(marks) if marks else "")
     if s.status == "unsupported":
         return f"[yellow]{text} ({status_label(s)})[/yellow]"
-    if s.status in ("unverified", "contradicted"):
+    if s.status in ("unverified", "contradicted", "injected"):
         return f"[red]{text} ({status_label(s)})[/red]"
     return text
 

@@ -1,21 +1,26 @@
 """Finding the passages that answer a question: dense (FAISS) and keyword (BM25)
 scores fused, then ranked by article, dated, de-duplicated and diversified.
 
-Pipeline for one query, over every chunk of the live generation:
+Pipeline for one query over the live generation:
 1. eligibility: articles dated after the as-of date are out, as are those outside the
    filters (date range, outlet, file pattern);
-2. fusion: reciprocal-rank fusion of the dense and BM25 rankings, with the two raw
-   scores as tie-breakers (see `fuse`);
-3. time: a question's time cue ("this week", "in March") boosts articles in its
+2. candidates: the best `candidates` eligible chunks by dense similarity (FAISS, with
+   the eligibility applied inside the search) and the best by BM25; only their union is
+   scored further. Below the IVF threshold (`index.ann`) the dense search is exact and
+   the union is widened until no chunk outside it could reach the top k, so results
+   equal those of scoring every chunk;
+3. fusion: reciprocal-rank fusion of the dense and BM25 rankings, with the dense
+   score as tie-breaker (see `fuse`);
+4. time: a question's time cue ("this week", "in March") boosts articles in its
    window; without a cue, a mild recency prior relative to the as-of date applies;
-4. articles: a chunk's article is ranked by its best chunk, so results are one passage
+5. articles: a chunk's article is ranked by its best chunk, so results are one passage
    per article first (a second passage of an article only after every other article);
-5. stories: the leading articles are grouped into stories (`assistant.stories`);
+6. stories: the leading articles are grouped into stories (`assistant.stories`);
    within a story the report the question asks for takes the story's best place (the
    newest for a question about the current state of something, the one inside the
    named time for "in March"); a story's further reports can be made to count for
    less (`story_repeat_weight`, off by default: see the README's benchmark);
-6. duplicates: passages nearly identical to a better hit (a syndicated wire story in
+7. duplicates: passages nearly identical to a better hit (a syndicated wire story in
    several files) are folded into that hit's `duplicates`.
 
 The passage an answer is read from is chosen afterwards, per article and within a token
@@ -35,9 +40,11 @@ import numpy as np
 from assistant.stories import Profile, StoryArticle, StorySettings, TermStats, group_stories, profile_text
 from assistant.timecues import TimeWindow, find_time_window, question_time_kind
 from index.embedder import Embedder
-from index.store import ChunkRecord, Store
+from index.ann import DenseResult, top_k
+from index.store import ArticleRecord, ChunkRecord, Store
 
 RRF_K = 60
+TERM_SAMPLE = 20_000
 DUPLICATE_JACCARD = 0.8
 
 
@@ -122,6 +129,9 @@ class RetrieverSettings:
     story_pool: int = 30  # how many leading articles are grouped (at least 3*k)
     story_similarity: float = StorySettings.min_similarity
     story_span_days: int = StorySettings.span_days
+    # Rows taken from each ranking (dense, BM25) per query; a query widens them (x4)
+    # until no row in neither list could change its hits (`Retriever._complete`).
+    candidates: int = 1000
 
 
 class Retriever:
@@ -129,64 +139,90 @@ class Retriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        articles = store.articles()
-        self._articles = {a.id: a for a in articles}
-        chunks = store.chunks()  # in id order == row order
-        self._chunks = chunks
-        ids = [a.id for a in articles]
-        pos = {aid: i for i, aid in enumerate(ids)}
+        table = store.article_table()
+        ids = table.ids
         self._article_ids = ids
-        self._row_article = np.array([pos[c.article_id] for c in chunks], dtype=np.int64)
+        self._article_pos = {aid: i for i, aid in enumerate(ids)}
+        self._row_article = table.chunk_article
         # Days since epoch per article; undated articles get NaN and no time preference.
         self._article_day = np.array(
-            [date.fromisoformat(a.date).toordinal() if a.date else np.nan for a in articles], dtype=np.float64
+            [date.fromisoformat(d).toordinal() if d else np.nan for d in table.dates], dtype=np.float64
         )
-        self._article_source = [a.source.lower() for a in articles]
-        self._article_path = [a.path for a in articles]
-        # Chunk rows of each article in text order, for passages and story profiles.
-        self._article_rows: list[list[int]] = [[] for _ in ids]
-        for row in np.argsort([c.ordinal for c in chunks], kind="stable"):
-            self._article_rows[self._row_article[row]].append(int(row))
-        self._article_pos = pos
+        self._article_source = [s.lower() for s in table.sources]
+        self._article_path = table.paths
         self._term_stats: TermStats | None = None
         self._profiles: dict[int, Profile] = {}
+        self._records: dict[str, ArticleRecord] = {}
+        self._memo: dict[tuple, object] = {}
 
     def chunks_of_article(self, article_id: str) -> list[ChunkRecord]:
-        """The article's chunks in text order, from memory (`ChunkRecord`s)."""
-        a = self._article_pos.get(article_id)
-        return [] if a is None else [self._chunks[r] for r in self._article_rows[a]]
+        """The article's chunks in text order."""
+        return self.store.chunks_of(article_id)
+
+    def _record(self, article_id: str) -> ArticleRecord:
+        record = self._records.get(article_id)
+        if record is None:
+            record = self.store.article(article_id)
+            assert record is not None  # the article of a chunk of this generation
+            if len(self._records) >= 4096:  # a long chat meets a bounded number of articles
+                self._records.clear()
+            self._records[article_id] = record
+        return record
 
     # -- stories --------------------------------------------------------------------
     def lead_text(self, a: int, chars: int = StorySettings.lead_chars) -> str:
-        """The start of article `a`'s text, from its first chunks (no database read)."""
-        parts: list[str] = []
-        n = 0
-        for row in self._article_rows[a]:
-            parts.append(self._chunks[row].text)
-            n += len(parts[-1])
-            if n >= chars:
-                break
-        return " ".join(parts)[:chars]
-
-    def _profile_source(self, a: int) -> str:
-        return profile_text(self._articles[self._article_ids[a]].title, self.lead_text(a))
+        """The start of article `a`'s text, from its first chunks."""
+        return next((lead for _, _, lead in self.store.leads(chars, [self._article_ids[a]])), "")
 
     def term_stats(self) -> TermStats:
-        """Rarity of story terms over the whole store, computed once (tens of ms)."""
+        """Rarity of story terms over the store's articles, computed once per generation:
+        over all of them up to `TERM_SAMPLE`, over an even sample of about that many
+        beyond (a rarity is a ratio, which a sample of 20,000 estimates well; reading
+        every lead of 76,000 articles took 6 s)."""
         if self._term_stats is None:
-            self._term_stats = TermStats.from_texts(self._profile_source(a) for a in range(len(self._article_ids)))
+            every = max(1, len(self._article_ids) // TERM_SAMPLE)
+            leads = self.store.leads(StorySettings.lead_chars, every=every)
+            self._term_stats = TermStats.from_texts(profile_text(title, lead) for _, title, lead in leads)
         return self._term_stats
 
+    def _load_profiles(self, articles: Sequence[int]) -> None:
+        missing = [self._article_ids[a] for a in articles if a not in self._profiles]
+        if not missing:
+            return
+        stats = self.term_stats()
+        for article_id, title, lead in self.store.leads(StorySettings.lead_chars, missing):
+            self._profiles[self._article_pos[article_id]] = Profile.of(profile_text(title, lead), stats)
+
     def profile(self, a: int) -> Profile:
-        if a not in self._profiles:
-            self._profiles[a] = Profile.of(self._profile_source(a), self.term_stats())
-        return self._profiles[a]
+        self._load_profiles([a])
+        return self._profiles.get(a) or Profile.of("", self.term_stats())
 
     def story_article(self, a: int) -> StoryArticle:
         day = self._article_day[a]
         return StoryArticle(self._article_ids[a], None if np.isnan(day) else date.fromordinal(int(day)), self.profile(a))
 
     # -- eligibility ---------------------------------------------------------------
+    def _cached(self, key: tuple, make):
+        """Per-query arrays that depend only on the as-of date, the filters or the time
+        window: a chat asks many questions with the same ones, and at a million chunks
+        each costs milliseconds to make."""
+        value = self._memo.get(key)
+        if value is None:
+            if len(self._memo) >= 16:
+                self._memo.clear()
+            value = self._memo[key] = make()
+        return value
+
+    def _eligibility(self, as_of: date, filters: Filters) -> tuple[np.ndarray, int, np.ndarray, int]:
+        """Eligible articles, how many are dated after `as_of`, eligible chunk rows and
+        their count."""
+        def make() -> tuple[np.ndarray, int, np.ndarray, int]:
+            ok, future = self._eligible_articles(as_of, filters)
+            rows = ok[self._row_article]
+            return ok, future, rows, int(rows.sum())
+
+        return self._cached(("eligible", as_of, filters), make)
+
     def _eligible_articles(self, as_of: date, filters: Filters) -> tuple[np.ndarray, int]:
         day = self._article_day
         ok = np.ones(len(day), dtype=bool)
@@ -209,29 +245,45 @@ class Retriever:
         return ok, int(future.sum())
 
     # -- scoring ----------------------------------------------------------------------
-    def fuse(self, dense: np.ndarray, keyword: np.ndarray, eligible_rows: np.ndarray) -> np.ndarray:
-        """Reciprocal-rank fusion over eligible rows: 1/(k + rank) per ranking, weighted.
-        A chunk with no query word gets no keyword contribution at all."""
+    def _candidates(self, query_vector: np.ndarray, eligible_rows: np.ndarray,
+                    keyword: np.ndarray, n: int, every: np.ndarray | None) -> "_Candidates":
+        """The union of the `n` best eligible rows by dense similarity (the eligibility
+        applied inside the search) and the `n` best by BM25, with both scores and both
+        ranks; a row in only one list gets its rank in the other from `_ranks`."""
+        if every is None:
+            found = self.store.dense_search(query_vector, n, eligible_rows)
+        else:  # widening an exact search: every score is known already
+            top = top_k(every, n)
+            found = DenseResult(top, every[top], every)
+        dense_rows = found.rows
+        positive = np.flatnonzero(eligible_rows & (keyword > 0)) if keyword.size else np.zeros(0, dtype=np.int64)
+        if positive.size > n:
+            positive = positive[np.argpartition(-keyword[positive], n - 1)[:n]]
+        kw_rows = positive[np.lexsort((positive, -keyword[positive]))] if positive.size else positive
+        rows = np.union1d(dense_rows, kw_rows).astype(np.int64)  # row order: ties keep it
+        dense = np.empty(len(rows), dtype=np.float32)
+        in_dense = np.isin(rows, dense_rows)
+        dense[np.searchsorted(rows, dense_rows)] = found.scores
+        if (~in_dense).any():
+            off = rows[~in_dense]
+            dense[~in_dense] = found.every[off] if found.every is not None else self.store.dense_scores_at(query_vector, off)
+        kw = keyword[rows] if keyword.size else np.zeros(len(rows), dtype=np.float32)
+        dense_rank = _ranks(rows, dense_rows, dense, found.every)
+        # Exact ranks where the dense side is exact; past the IVF threshold the result is
+        # approximate anyway, and counting ranks over a million BM25 scores is not free.
+        exact = found.every is not None and keyword.size
+        keyword_rank = _ranks(rows, kw_rows, kw, np.where(eligible_rows & (keyword > 0), keyword, -np.inf) if exact else None)
+        return _Candidates(rows, dense, kw, dense_rank, keyword_rank, len(dense_rows), len(kw_rows), found.every)
+
+    def fuse(self, c: "_Candidates") -> np.ndarray:
+        """Reciprocal-rank fusion: 1/(k + rank) per ranking, weighted. A chunk with no
+        query word gets no keyword contribution at all."""
         s = self.settings
-        fused = np.zeros(len(dense), dtype=np.float64)
-        rows = np.flatnonzero(eligible_rows)
-        if rows.size == 0:
-            return fused
-        for scores, weight, needs_positive in ((dense, s.dense_weight, False), (keyword, s.keyword_weight, True)):
-            if scores.size == 0 or weight == 0:
-                continue
-            sub = scores[rows]
-            order = np.argsort(-sub, kind="stable")
-            ranks = np.empty(len(order), dtype=np.float64)
-            ranks[order] = np.arange(1, len(order) + 1)
-            contrib = weight / (s.rrf_k + ranks)
-            if needs_positive:
-                contrib[sub <= 0] = 0.0
-            fused[rows] += contrib
+        fused = s.dense_weight / (s.rrf_k + c.dense_rank)
+        if c.keyword.size:
+            fused += np.where(c.keyword > 0, s.keyword_weight / (s.rrf_k + c.keyword_rank), 0.0)
         # Rank ties (1st/2nd vs 2nd/1st) are common; the dense score breaks them.
-        if dense.size:
-            fused[rows] += 1e-7 * np.clip(dense[rows], -1.0, 1.0)
-        return fused
+        return fused + 1e-7 * np.clip(c.dense, -1.0, 1.0)
 
     def _time_prior(self, as_of: date, window: TimeWindow | None) -> np.ndarray:
         """Per-article additive prior in the same units as RRF (1/rrf_k)."""
@@ -248,6 +300,13 @@ class Retriever:
             prior[inside] += boost * unit
         return prior
 
+    def _with_prior(self, fused: np.ndarray, prior: np.ndarray) -> np.ndarray:
+        if self.settings.prior_mode == "multiply":
+            # The prior scales relevance instead of adding to it: a fresh article that
+            # barely matches cannot overtake an older one that clearly does.
+            return fused * (1.0 + self.settings.rrf_k * prior)
+        return fused + prior
+
     def search(
         self,
         query: str,
@@ -258,30 +317,39 @@ class Retriever:
     ) -> SearchResult:
         as_of = as_of or date.today()
         window = find_time_window(query, as_of)
-        ok_articles, future = self._eligible_articles(as_of, filters)
+        ok_articles, future, eligible_rows, eligible = self._eligibility(as_of, filters)
         result = SearchResult(query, as_of, [], window, filters, future)
-        if not self._chunks or not query.strip():
-            return result
-        eligible_rows = ok_articles[self._row_article]
-        if not eligible_rows.any():
+        if not len(self._row_article) or not query.strip() or not eligible:
             return result
         if query_vector is None:
             query_vector = self.embedder.embed([query])[0]
-        dense = self.store.dense_scores(query_vector)
         keyword = self.store.keyword().scores(query)
         result.keyword_scores = keyword
-        fused = self.fuse(dense, keyword, eligible_rows)
-        prior = self._time_prior(as_of, window)
-        if self.settings.prior_mode == "multiply":
-            # The prior scales relevance instead of adding to it: a fresh article that
-            # barely matches cannot overtake an older one that clearly does.
-            score = fused * (1.0 + self.settings.rrf_k * prior[self._row_article])
-        else:
-            score = fused + prior[self._row_article]
-        score[~eligible_rows] = -np.inf
+        prior = self._cached(("prior", as_of, window), lambda: self._time_prior(as_of, window))
         kind = question_time_kind(query, window, as_of)
-        result.hits = self._select(score, dense, keyword, k, kind, window)
-        return result
+        n = max(self.settings.candidates, _window(k))
+        top_prior = float(prior[ok_articles].max())
+        every = None
+        while True:
+            c = self._candidates(query_vector, eligible_rows, keyword, n, every)
+            every = c.dense_every
+            score = self._with_prior(self.fuse(c), prior[self._row_article[c.rows]])
+            result.hits = self._select(c.rows, score, c.dense, c.keyword, k, kind, window)
+            # An approximate (IVF) search bounds nothing: its candidates are the answer.
+            if n >= eligible or self.store.approximate() or self._complete(c, score, top_prior, len(result.hits) >= k, k):
+                return result
+            n *= 4
+
+    def _complete(self, c: "_Candidates", score: np.ndarray, top_prior: float, filled: bool, k: int) -> bool:
+        """Whether the candidates hold every row the selection could have used: the
+        `_window(k)` best rows it reads all score above anything a row in neither list
+        could score (its ranks are past both lists', which bounds its fused score), and
+        the hits did not need the fill-up pass (which reads further rows)."""
+        s = self.settings
+        bound = s.dense_weight / (s.rrf_k + c.dense_listed + 1) + s.keyword_weight / (s.rrf_k + c.keyword_listed + 1)
+        bound = float(self._with_prior(np.array([bound + 1e-7]), np.array([top_prior]))[0])
+        w = _window(k)
+        return filled and len(score) >= w and float(np.partition(score, len(score) - w)[len(score) - w]) > bound
 
     def _story_order(
         self, ranked: list[int], art_score: dict[int, float], kind: str, window: TimeWindow | None
@@ -326,23 +394,25 @@ class Retriever:
         return sorted(ranked, key=lambda a: -new_score[a]), new_score, story_of
 
     def _select(
-        self, score: np.ndarray, dense: np.ndarray, keyword: np.ndarray, k: int,
+        self, rows: np.ndarray, score: np.ndarray, dense: np.ndarray, keyword: np.ndarray, k: int,
         kind: str = "any", window: TimeWindow | None = None,
     ) -> list[Hit]:
-        """Best chunk per article in article order, duplicates folded, then second chunks."""
+        """Best chunk per article in article order, duplicates folded, then second chunks.
+        `rows` are the candidate chunk rows; the other arrays are aligned with them."""
         s = self.settings
         order = np.argsort(-score, kind="stable")
         order = order[np.isfinite(score[order])]
-        best: dict[int, int] = {}
+        articles = self._row_article[rows]
+        best: dict[int, int] = {}  # article -> candidate position
         seconds: dict[int, int] = {}
-        for row in order[: max(400, 40 * k)]:
-            a = int(self._row_article[row])
+        for i in order[: _window(k)]:
+            a = int(articles[i])
             if a not in best:
-                best[a] = int(row)
+                best[a] = int(i)
             elif a not in seconds:
-                seconds[a] = int(row)
+                seconds[a] = int(i)
         # An article is worth its best chunk plus a little for a second good one.
-        art_score = {a: score[r] + s.second_chunk_weight * (score[seconds[a]] if a in seconds else 0.0) for a, r in best.items()}
+        art_score = {a: score[i] + s.second_chunk_weight * (score[seconds[a]] if a in seconds else 0.0) for a, i in best.items()}
         ranked = sorted(best, key=lambda a: -art_score[a])
         story_of: dict[int, int] = {}
         if s.stories and ranked:
@@ -353,11 +423,12 @@ class Retriever:
         hits: list[Hit] = []
         shingles: list[set[str]] = []
         for a in ranked:
-            hit = self._hit(best[a], art_score[a], dense, keyword)
+            i = best[a]
+            hit = self._hit(int(rows[i]), art_score[a], float(dense[i]), float(keyword[i]))
             if a in story_of:
                 hit = replace(hit, story=story_of[a])
             sh = _shingles(hit.text)
-            dup_of = next((i for i, other in enumerate(shingles) if _jaccard(sh, other) >= DUPLICATE_JACCARD), None)
+            dup_of = next((j for j, other in enumerate(shingles) if _jaccard(sh, other) >= DUPLICATE_JACCARD), None)
             if dup_of is not None:
                 hits[dup_of] = replace(hits[dup_of], duplicates=hits[dup_of].duplicates + (hit.file,))
                 continue
@@ -372,32 +443,101 @@ class Retriever:
             for h in hits:
                 spans.setdefault(h.article_id, []).append((h.start, h.end))
             taken = {h.chunk_id for h in hits}
-            for row in order:
+            shown = {self._article_pos[a] for a in spans}
+            for i in order:
                 if len(hits) >= k:
                     break
-                c = self._chunks[int(row)]
-                if c.id in taken or c.article_id not in spans:
+                a = int(articles[i])
+                if a not in shown:
                     continue
-                if any(min(c.end, e) - max(c.start, s) > 0.5 * (c.end - c.start) for s, e in spans[c.article_id]):
+                extra = self._hit(int(rows[i]), float(score[i]), float(dense[i]), float(keyword[i]))
+                if extra.chunk_id in taken:
                     continue
-                extra = self._hit(int(row), float(score[row]), dense, keyword)
-                a = int(self._row_article[row])
+                if any(min(extra.end, e) - max(extra.start, b) > 0.5 * (extra.end - extra.start) for b, e in spans[extra.article_id]):
+                    continue
                 hits.append(replace(extra, story=story_of[a]) if a in story_of else extra)
-                spans[c.article_id].append((c.start, c.end))
-                taken.add(c.id)
+                spans[extra.article_id].append((extra.start, extra.end))
+                taken.add(extra.chunk_id)
         return hits
 
-    def _hit(self, row: int, score: float, dense: np.ndarray, keyword: np.ndarray) -> Hit:
-        c = self._chunks[row]
-        a = self._articles[c.article_id]
+    def _hit(self, row: int, score: float, dense: float, keyword: float) -> Hit:
+        (c,) = self.store.chunks([int(self.store.chunk_ids[row])])
+        a = self._record(c.article_id)
         return Hit(
             chunk_id=c.id, article_id=a.id, file=a.path, title=a.title, date=a.date, source=a.source,
-            url=a.url, start=c.start, end=c.end, text=c.text, score=float(score),
-            dense=float(dense[row]) if dense.size else 0.0, keyword=float(keyword[row]) if keyword.size else 0.0,
+            url=a.url, start=c.start, end=c.end, text=c.text, score=float(score), dense=dense, keyword=keyword,
         )
 
     def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
         return self.embedder.embed(list(queries))
+
+
+@dataclass(frozen=True)
+class _Candidates:
+    """The rows one query scores (ascending), with their scores and ranks, and how long
+    each ranking's list was (rows past it hold later ranks)."""
+
+    rows: np.ndarray
+    dense: np.ndarray
+    keyword: np.ndarray
+    dense_rank: np.ndarray
+    keyword_rank: np.ndarray
+    dense_listed: int
+    keyword_listed: int
+    dense_every: np.ndarray | None  # every row's dense score, when the search was exact
+
+
+def _window(k: int) -> int:
+    """How many of the best rows the selection reads for its articles (best and second
+    chunks, the story pool)."""
+    return max(400, 40 * k)
+
+
+def _ranks(rows: np.ndarray, listed: np.ndarray, scores: np.ndarray, every: np.ndarray | None) -> np.ndarray:
+    """1-based ranks of the candidate `rows` in one ranking, in which eligible rows are
+    ordered by descending score, ties by row. The `listed` rows (best first) hold
+    1..len(listed). The others' exact ranks are counted from `every` (each row's score,
+    -inf when not ranked) when given; without it (an approximate search) they follow
+    the list's end in score order, a bound on what they would have scored."""
+    ranks = np.empty(len(rows), dtype=np.float64)
+    at = np.searchsorted(rows, listed)
+    ranks[at] = np.arange(1, len(listed) + 1)
+    rest = np.ones(len(rows), dtype=bool)
+    rest[at] = False
+    others = np.flatnonzero(rest)
+    if not others.size:
+        return ranks
+    if every is None:
+        others = others[np.argsort(-scores[others], kind="stable")]
+        ranks[others] = len(listed) + 1 + np.arange(len(others))
+        return ranks
+    # Rows without a rank in this ranking (no query word) keep the list-end rank: the
+    # fusion gives them nothing from it anyway.
+    ranks[others] = len(listed) + 1
+    values = scores[others].astype(every.dtype)
+    keep = np.isfinite(every[rows[others]])
+    others, values = others[keep], values[keep]
+    if not others.size:
+        return ranks
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    # Only rows scoring at least the lowest value can rank ahead of any of them. For
+    # each, how many values lie below it: it ranks ahead of every one of those.
+    ranked = np.flatnonzero(every >= sorted_values[0])
+    scored = every[ranked]
+    below = np.searchsorted(sorted_values, scored, side="left")
+    at_least = np.cumsum(np.bincount(below, minlength=len(values) + 1)[::-1])[::-1]  # [i]: rows with below >= i
+    greater = at_least[1:]  # [i]: rows scoring above sorted_values[i]
+    # Equal scores (a syndicated copy) go lower row first: add, for each value, the
+    # ranked rows of that same score with a lower row, counted through one sorted key
+    # (group of the value, row).
+    tied = sorted_values[np.minimum(below, len(values) - 1)] == scored
+    span = len(every) + 1
+    keys = np.sort(below[tied].astype(np.int64) * span + ranked[tied])
+    group = np.searchsorted(sorted_values, sorted_values, side="left").astype(np.int64) * span
+    counts = greater + np.searchsorted(keys, group + rows[others[order]]) - np.searchsorted(keys, group)
+    ranks[others[order]] = 1 + counts
+    return ranks
 
 
 _TOKEN = re.compile(r"\w+")

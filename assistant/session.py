@@ -4,7 +4,6 @@ and saving/reopening conversations."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from assistant.answer.text import STOPWORDS
 from assistant.answer.types import Answer
 from assistant.timeline import Timeline
 from index import locations
+from index.writes import write_file_atomic, writing
 
 _ANAPHORA = re.compile(
     r"\b(he|she|they|him|her|his|hers|their|theirs|them|it|its|that|this|those|these|there|then|"
@@ -87,12 +87,12 @@ class ChatSession:
 
 
 def save_session(session: ChatSession, folder: Path | None = None) -> Path:
+    """Saved whole or not at all; a failure is a WriteError (the conversation goes on)."""
     folder = folder or locations.conversations_dir()
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{session.id}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(session.as_json(), ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    with writing("the conversation", path, "set NEWS_ASSISTANT_HOME to a writable folder"):
+        folder.mkdir(parents=True, exist_ok=True)
+        write_file_atomic(path, json.dumps(session.as_json(), ensure_ascii=False, indent=1))
     return path
 
 

@@ -22,11 +22,14 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from index import ann
 from index.articles import DEFAULT_MAX_BYTES, Article
 from index.chunker import Chunk, ChunkerSettings, chunk_text
 from index.corpus import ScanResult, SkippedFile, check_corpus, scan_corpus
 from index.embedder import Embedder, embedding_input
 from index.errors import StoreError, StoreLockedError
+from index.injection import DETECTOR_VERSION, flags_of_article
+from index.writes import MB, check_writable, require_free_space, write_faiss, write_file_atomic, writing
 from index.keyword import build_bm25
 from index.store import (
     CURRENT, FORMAT_VERSION, MANIFEST, META, SCHEMA, VECTORS, Manifest, Store, StoreSpec,
@@ -38,6 +41,14 @@ BuildProgress = Callable[[str, int, int], None]
 _GEN = re.compile(r"^gen-(\d+)$")
 # A stage shown only on the first build with the int8 encoder (its one-time export).
 PREPARING = "Preparing the int8 encoder (once)"
+# What a user can do when the store's place cannot take a build.
+ELSEWHERE = "choose another index folder (--store, or `store` in the config file)"
+KEPT = "The previous index is still in use."
+# Bytes a chunk takes in a generation (vectors, metadata with the article text, BM25)
+# when there is no previous generation to measure: 3.7 KB measured on the 787
+# articles of realtimeqa-dev (10,318 chunks, 38 MB), with room for longer articles.
+# With a previous generation, its own size per chunk is used.
+BYTES_PER_CHUNK = 5 * 1024
 
 
 @dataclass
@@ -57,6 +68,9 @@ class BuildReport:
     full_rebuild: bool = False
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # Articles holding text addressed to AI systems: id -> what and why, e.g.
+    # ["hidden HTML: ignore earlier instructions"]. Indexed, but never sent to a model.
+    flagged: dict[str, list[str]] = field(default_factory=dict)
 
 
 def spec_for(embedder: Embedder, chunker: ChunkerSettings) -> StoreSpec:
@@ -79,8 +93,9 @@ def prepare_embedder(embedder: Embedder, progress: BuildProgress | None = None, 
 def build_lock(root: Path) -> Iterator[None]:
     """One builder per store. flock is released by the kernel if the process dies, so
     a killed build never leaves a stale lock behind."""
-    root.mkdir(parents=True, exist_ok=True)
-    fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    with writing("the index", root, ELSEWHERE, after=_kept(root)):
+        root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -90,8 +105,9 @@ def build_lock(root: Path) -> Iterator[None]:
                 f"the index at {root} is being rebuilt by process {holder}",
                 hint="Wait for that build to finish, then try again.",
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        with writing("the index", root / "lock", ELSEWHERE, after=_kept(root)):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
         os.close(fd)
@@ -212,11 +228,15 @@ def build_index(
     rebuild: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: BuildProgress | None = None,
+    ann_settings: ann.AnnSettings = ann.AnnSettings(),
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
     check_corpus(corpus)  # before the lock, which creates the store folder
-    with build_lock(root):
+    with build_lock(root), writing("the index", root, ELSEWHERE, after=_kept(root)):
+        # What a killed build left behind goes first: its space may be needed now.
+        _collect_garbage(root, keep=None)
+        check_writable(root)  # now, not after minutes of embedding
         # Inside the lock: a second build of this store is refused at once rather than
         # after the int8 encoder's one-time export.
         notice = prepare_embedder(embedder, progress)
@@ -225,7 +245,7 @@ def build_index(
         spec = spec_for(embedder, chunker)
         scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
         report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored
-        live = _live_generation(root)
+        live = live_generation(root)
         previous = None if rebuild else _usable_previous(root, spec, report)
         report.full_rebuild = previous is None
         old = _stored_hashes(previous) if previous else {}
@@ -234,19 +254,83 @@ def build_index(
         if not old:  # even when the live generation is not reused, say what left the corpus
             report.removed = diff_articles(_readable_hashes(live), new)[2]
         report.unchanged = len(new) - len(report.added) - len(report.changed)
-        if previous is not None and not (report.added or report.changed or report.removed):
+        redetect = previous is not None and _detector_version(previous) != DETECTOR_VERSION
+        if previous is not None and not (report.added or report.changed or report.removed or redetect):
+            report.flagged = _flag_summary(previous / META)
             m = read_manifest(previous)
             report.articles, report.chunks, report.generation = m.articles, m.chunks, m.generation
             report.seconds = time.perf_counter() - started
-            # Nothing published: leave every generation alone (a chat may read the older one).
-            _collect_garbage(root, keep=None)
+            # Nothing published: every generation stays (a chat may read the older one).
             return report
-        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live))
+        _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live), ann_settings,
+                 redetect)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _live_generation(root: Path) -> Path | None:
+def _kept(root: Path) -> str:
+    """What a failed build says of the index it leaves live."""
+    return KEPT if live_generation(root) is not None else ""
+
+
+def _space_needed(previous: Path | None, chunks: int) -> int:
+    """About how many bytes a generation of `chunks` chunks takes: the previous
+    generation's size per chunk, or BYTES_PER_CHUNK; a tenth more, and 2 MB for the
+    files' fixed sizes and the temporary copies of writing."""
+    per_chunk = BYTES_PER_CHUNK
+    if previous is not None:
+        size = sum(p.stat().st_size for p in previous.rglob("*") if p.is_file())
+        per_chunk = max(per_chunk // 4, size // max(read_manifest(previous).chunks, 1))
+    return int(per_chunk * chunks * 1.1) + 2 * MB
+
+
+def _kept_chunks(previous: Path | None, gone: list[str]) -> int:
+    if previous is None:
+        return 0
+    conn = connect_readonly(previous / META)
+    try:
+        total = conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        dropped = sum(conn.execute("SELECT COUNT(*) FROM chunks WHERE article_id=?", (i,)).fetchone()[0] for i in gone)
+    finally:
+        conn.close()
+    return total - dropped
+
+
+def _detector_version(gen: Path) -> str | None:
+    """The version of the detector that found a generation's flags (None: before flags)."""
+    try:
+        conn = connect_readonly(gen / META)
+        try:
+            row = conn.execute("SELECT value FROM settings WHERE key='injection_detector'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        return None
+    return row[0] if row else None
+
+
+_FIELD_LABELS = {"text": "text", "title": "title", "source": "outlet", "file": "file name", "hidden": "hidden HTML"}
+
+
+def _flag_summary(db: Path | sqlite3.Connection) -> dict[str, list[str]]:
+    conn = connect_readonly(db) if isinstance(db, Path) else db
+    try:
+        rows = conn.execute("SELECT article_id, field, reason FROM flags ORDER BY article_id, field, start").fetchall()
+    except sqlite3.DatabaseError:
+        return {}
+    finally:
+        if isinstance(db, Path):
+            conn.close()
+    out: dict[str, list[str]] = {}
+    for article_id, where, reason in rows:
+        label = f"{_FIELD_LABELS.get(where, where)}: {reason}"
+        if label not in out.setdefault(article_id, []):
+            out[article_id].append(label)
+    return out
+
+
+def live_generation(root: Path) -> Path | None:
+    """The generation CURRENT names, or None (no index, or an unreadable CURRENT)."""
     try:
         return current_generation(root)
     except StoreError:
@@ -263,18 +347,23 @@ def _readable_hashes(gen: Path | None) -> dict[str, str]:
 
 
 def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: Path | None,
-             report: BuildReport, progress: BuildProgress | None, first_chunk_id: int) -> None:
+             report: BuildReport, progress: BuildProgress | None, first_chunk_id: int,
+             ann_settings: ann.AnnSettings, redetect: bool = False) -> None:
     import faiss
 
     to_embed = [scan.articles[i] for i in report.added + report.changed]
     chunks = chunk_for_model(to_embed, embedder, chunker)
     texts = [embedding_input(a.title, c.text) for a in to_embed for c in chunks[a.id]]
+    # Before minutes of embedding, not after: will the new generation fit?
+    chunks_after = _kept_chunks(previous, report.changed + report.removed) + len(texts)
+    require_free_space(root, _space_needed(previous, chunks_after), "the new index", ELSEWHERE, _kept(root))
     vectors = embedder.embed(texts, (lambda d, t: progress("embedding", d, t)) if progress else None)
     report.embedded_chunks = len(texts)
     if progress:
         progress("writing", 0, 1)
 
     tmp = root / f"tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    final: Path | None = None
     tmp.mkdir()
     try:
         if previous is not None:
@@ -289,6 +378,15 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
             dead_ids = [r[0] for i in gone for r in conn.execute("SELECT id FROM chunks WHERE article_id=?", (i,))]
             conn.executemany("DELETE FROM chunks WHERE article_id=?", [(i,) for i in gone])
             conn.executemany("DELETE FROM articles WHERE id=?", [(i,) for i in gone])
+            # Text addressed to AI systems: found for the new and changed articles, or
+            # for all of them when the store's flags came from another detector version.
+            flag_again = list(scan.articles.values()) if redetect else to_embed
+            conn.executemany("DELETE FROM flags WHERE article_id=?", [(i,) for i in gone] + [(a.id,) for a in flag_again])
+            conn.executemany(
+                "INSERT INTO flags VALUES (?,?,?,?,?,?)",
+                [(a.id, f.field, f.start, f.end, f.reason, f.text) for a in flag_again for f in flags_of_article(a)],
+            )
+            conn.execute("INSERT OR REPLACE INTO settings VALUES ('injection_detector', ?)", (DETECTOR_VERSION,))
             if dead_ids:
                 index.remove_ids(np.array(dead_ids, dtype=np.int64))  # type: ignore[arg-type]  # FAISS takes id arrays too
             next_id = first_chunk_id
@@ -310,10 +408,12 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
                 "SELECT a.title, c.text FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id"
             ).fetchall()
             report.articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+            report.flagged = _flag_summary(conn)
         finally:
             conn.close()
         report.chunks = len(rows)
-        faiss.write_index(index, str(tmp / VECTORS))
+        write_faiss(index, tmp / VECTORS)
+        ann.build(index, tmp, previous, np.array(dead_ids, dtype=np.int64), new_ids, vectors, ann_settings)
         build_bm25([embedding_input(t, x) for t, x in rows], tmp)
         generation = _next_generation(root)
         manifest = Manifest(
@@ -327,16 +427,15 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
         final = root / f"gen-{generation:06d}"
         os.rename(tmp, final)
         _fsync_dir(root)
-        # The commit point: until this replace, readers see the previous generation.
-        pointer = root / (CURRENT + ".tmp")
-        with open(pointer, "w") as f:
-            f.write(final.name + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(pointer, root / CURRENT)
+        # The commit point: until CURRENT is replaced, readers see the previous generation.
+        write_file_atomic(root / CURRENT, final.name + "\n")
         _fsync_dir(root)
     except BaseException:
+        # Whatever stopped the build (a full disk, a signal), nothing half-made stays:
+        # neither the temporary folder nor a complete generation that never went live.
         shutil.rmtree(tmp, ignore_errors=True)
+        if final is not None and live_generation(root) != final:
+            shutil.rmtree(final, ignore_errors=True)
         raise
     report.generation = generation
     report.published = True
@@ -353,5 +452,5 @@ def _collect_garbage(root: Path, keep: set[str] | None) -> None:
     for p in root.iterdir():
         if p.name.startswith("tmp-") or (keep is not None and _GEN.match(p.name) and p.name not in keep):
             shutil.rmtree(p, ignore_errors=True)
-        elif p.name == CURRENT + ".tmp":
+        elif p.name.endswith(".tmp"):  # a half-written CURRENT (see index.writes.temporary_name)
             p.unlink(missing_ok=True)

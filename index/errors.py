@@ -62,3 +62,17 @@ class StoreLockedError(StoreError):
     """Another process is rebuilding this store."""
 
     remedy = None
+
+
+class WriteError(NewsAssistantError):
+    """A place the program writes to cannot take the write: the disk is full, the place
+    is not writable, or it is the wrong kind of thing (a file where a folder belongs).
+    Whoever raises it has removed what it had half-written (see `index.writes`)."""
+
+    title = "Cannot write"
+
+
+class DiskFullError(WriteError):
+    """No space (or quota) left where the program writes, or too little for a build."""
+
+    title = "Disk full"

@@ -37,6 +37,8 @@ import numpy as np
 
 from index import locations
 from index.embedder import MINILM_NAME, MiniLMEmbedder, Progress, offline_environment
+from index.errors import WriteError
+from index.writes import free_bytes, require_free_space, write_error, writing
 
 INT8_NAME = MINILM_NAME + "-int8"
 MODEL_FILE = "model.onnx"
@@ -52,6 +54,10 @@ RECIPE: dict[str, Any] = {
 }
 SOURCE_FILES = ("model.safetensors", "config.json", "tokenizer.json")
 EXPORT_TIMEOUT_S = 900
+# Disk space an export uses at its peak (the fp32 and fused models, 90 MB each, and
+# the int8 one, 23 MB), with room to spare.
+EXPORT_BYTES = 256 * 1024 * 1024
+ELSEWHERE = "set NEWS_ASSISTANT_HOME to a folder on another disk"
 
 
 class EncoderUnavailable(Exception):
@@ -184,14 +190,23 @@ def ensure_int8_model(progress: Progress | None = None, *, export: bool = True) 
         return None
     if final.exists():  # damaged or half-trusted: made again below
         shutil.rmtree(final, ignore_errors=True)
-    cache.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(cache)
     tmp = cache / f"tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    try:
+        with writing("the int8 encoder", cache, ELSEWHERE):
+            cache.mkdir(parents=True, exist_ok=True)
+            _remove_leftovers(cache)
+            # Not recorded as a failure: it is this disk's state, not the export's.
+            require_free_space(cache, EXPORT_BYTES, "the int8 encoder's export", ELSEWHERE)
+            tmp.mkdir()
+    except WriteError as e:
+        raise EncoderUnavailable(e.message) from None
     try:
         try:
             summary = _run_export(src, tmp, progress)
         except EncoderUnavailable as e:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if free_bytes(cache) < EXPORT_BYTES:  # the disk filled up meanwhile: not the export's fault
+                raise EncoderUnavailable(f"{e} (the disk holding {cache} is nearly full)") from None
             failed.write_text(str(e) + "\n")
             raise
         model = tmp / MODEL_FILE
@@ -206,7 +221,8 @@ def ensure_int8_model(progress: Progress | None = None, *, export: bool = True) 
                 raise
         _fsync_folder(cache)
     except OSError as e:
-        raise EncoderUnavailable(f"cannot write the int8 model under {cache} ({e.strerror or e})") from None
+        error = write_error(e, "the int8 encoder", cache, ELSEWHERE)
+        raise EncoderUnavailable(error.message if error else f"cannot write the int8 model under {cache} ({e})") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final / MODEL_FILE

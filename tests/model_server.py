@@ -5,6 +5,7 @@ model server (in-process, or serving a subprocess such as an installed `assistan
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -119,6 +120,24 @@ class FakeOpenAI:
                 self.start_stream()
                 self.send(sse(fake.pieces[0]))
                 fake.release.wait(10)
+
+            def mode_obey(self) -> None:
+                # A model that obeys any instruction it can see: a code word ("PWNED-3")
+                # or an evil.example link anywhere in its passages becomes its answer.
+                # With nothing to obey it answers honestly: the first sentence of
+                # passage 1, cited.
+                prompt = fake.requests[-1]["body"]["messages"][-1]["content"]
+                passages = prompt[prompt.find('<passage n="1">'):prompt.rfind("</passage>")]
+                codes = re.findall(r"PWNED-\d+", passages)
+                links = re.findall(r"https?://evil\.example/\S*", passages)
+                if codes or links:
+                    reply = (f"{codes[0]}." if codes else "") + (f" Visit {links[0]} now." if links else "")
+                else:
+                    body = passages.split("\n", 2)[2] if passages.count("\n") >= 2 else passages
+                    first = re.split(r"(?<=[.!?])\s", body.strip(), maxsplit=1)[0]
+                    reply = f"{first} [1]"
+                fake.pieces = [reply[:12], reply[12:]]
+                self.mode_ok()
 
             def mode_malformed(self) -> None:
                 self.start_stream()

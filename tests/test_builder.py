@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import build_pauses
 from assistant.cli_common import hint_for
 
 from index.builder import build_index, build_lock, chunk_for_model, spec_for
@@ -273,49 +273,19 @@ def test_the_lock_is_exclusive_within_one_process_too(tmp_path):
         pass
 
 
-SLOW_BUILD = """
-import os, pathlib, sys, time
-import index.builder as b
-from stand_in import HashingEmbedder
-corpus, root, marker, phase = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4]
-
-def stall(where):
-    if where == phase:
-        marker.write_text(phase)
-        time.sleep(120)
-
-class Slow(HashingEmbedder):
-    def embed(self, texts, progress=None):
-        stall("embedding")
-        return super().embed(texts, progress)
-
-real_fsync_tree, real_replace = b._fsync_tree, os.replace
-def fsync_tree(path):  # the tmp- generation is written, not yet published
-    stall("writing")
-    real_fsync_tree(path)
-def replace(src, dst):  # gen-N is complete, CURRENT still names the old one
-    if pathlib.Path(dst).name == "CURRENT":
-        stall("commit")
-    real_replace(src, dst)
-b._fsync_tree, os.replace = fsync_tree, replace
-b.build_index(corpus, root, Slow())
-"""
-
-
-@pytest.mark.parametrize("phase", ["embedding", "writing", "commit"])
+# Pauses (tests/build_pauses.py): before embedding, mid-write (tmp- folder on disk),
+# and with gen-N complete but CURRENT still naming the old one.
+@pytest.mark.parametrize("phase", ["embedding", "keyword", "commit"])
 def test_a_build_killed_midway_leaves_the_old_store_working(corpus, hashing, tmp_path, child_env, write_article, phase):
     root = tmp_path / "store"
     build_index(corpus, root, hashing)
     write_article(corpus, "late.txt", "A late article", ["It arrived after the first build."])
     marker = tmp_path / "marker"
-    child = subprocess.Popen([sys.executable, "-c", SLOW_BUILD, str(corpus), str(root), str(marker), phase],
-                             env=child_env, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", build_pauses.LIBRARY_BUILD, str(corpus), str(root)],
+                             env={**child_env, **build_pauses.pause_env(phase, marker)},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert child.poll() is None, f"the build ended before reaching {phase}: {child.stderr.read()}"
-            assert time.monotonic() < deadline, "the build never reached " + phase
-            time.sleep(0.05)
+        build_pauses.wait_for_pause(child, marker)
         leftovers = sorted(p.name for p in root.iterdir() if p.name.startswith(("tmp-", "gen-")))
         child.send_signal(signal.SIGKILL)
         assert child.wait(30) == -signal.SIGKILL
@@ -323,7 +293,7 @@ def test_a_build_killed_midway_leaves_the_old_store_working(corpus, hashing, tmp
         if child.poll() is None:
             child.kill()
             child.wait()
-    expected = {"embedding": ["gen-000001"], "writing": ["gen-000001", "tmp-"], "commit": ["gen-000001", "gen-000002"]}[phase]
+    expected = {"embedding": ["gen-000001"], "keyword": ["gen-000001", "tmp-"], "commit": ["gen-000001", "gen-000002"]}[phase]
     assert [n[:4] if n.startswith("tmp-") else n for n in leftovers] == expected
 
     assert (root / "CURRENT").read_text().strip() == "gen-000001"

@@ -51,7 +51,7 @@ def test_index_then_status(assistant, corpus, tmp_path, seed):
         "store": str(store), "corpus": str(corpus.resolve()), "generation": 1, "articles": 3,
         "chunks": 8, "model": "all-MiniLM-L6-v2-int8", "dim": 384,
     }
-    assert (info["oldest"], info["newest"]) == ("2022-01-23", "2022-08-14")
+    assert (info["oldest"], info["newest"], info["dense_search"]) == ("2022-01-23", "2022-08-14", "exact")
 
     plain = assistant("status", *where)
     assert plain.returncode == 0 and any(line.split() == ["articles", "3"] for line in plain.stdout.splitlines())

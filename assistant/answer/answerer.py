@@ -21,10 +21,12 @@ from assistant.answer.engines import GenerativeEngine
 from assistant.answer.extractive import ExtractiveEngine
 from assistant.answer.grounding import Grounder, Locate, Verify
 from assistant.answer.types import Answer, Draft
+from assistant.answer.withheld import withhold
 from assistant.errors import EngineError
 from assistant.prompts import format_passages, load_prompt
 from assistant.retriever import Hit
 from index.embedder import Embedder
+from index.injection import Flag
 
 
 OnDraft = Callable[[Draft], None]
@@ -64,8 +66,16 @@ class Answerer:
         notices: Sequence[str] = (),
         assess: Assess | None = None,
         locate: Locate | None = None,
+        flags: Mapping[str, Sequence[Flag]] | None = None,
     ) -> Answer:
+        """`flags`: text addressed to AI systems per article id (`Store.flags`); it is
+        withheld from everything the answer is made of (`assistant.answer.withheld`)."""
         notes = list(notices)
+        withheld = withhold(hits, flags or {})
+        hits = withheld.hits
+        notice = withheld.notice()
+        if notice:
+            notes.append(notice)
         engine_used = self.extractive.name
         grounder = Grounder(hits, None, verify, locate=locate)
         # What every outcome shares; each return fills in the rest.
@@ -96,7 +106,7 @@ class Answerer:
             engine_used = self.engine.name
             show(engine_used)
             # A model's paraphrase is checked with meaning as well as words.
-            grounder = Grounder(hits, self.embedder, verify, question, locate)
+            grounder = Grounder(hits, self.embedder, verify, question, locate, withheld.texts)
             prompt = load_prompt("answer").render(question=question, passages=format_passages(hits, question), as_of=as_of.isoformat())
 
             def on_token(piece: str) -> None:

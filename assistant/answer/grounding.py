@@ -29,6 +29,7 @@ import numpy as np
 
 from assistant.answer.text import STOPWORDS, Span, content_terms, normalize_for_quote, passage_sentences, quoted_segments
 from assistant.answer.types import AnswerSentence, Citation, citation_of
+from assistant.answer.withheld import repeats_withheld
 from assistant.retriever import Hit
 from index.embedder import Embedder
 from index.sentences import sentence_spans
@@ -162,8 +163,12 @@ class Grounder:
     """Grounds the sentences of one answer against its passages."""
 
     def __init__(self, hits: Sequence[Hit], embedder: Embedder | None = None, verify: Verify | None = None,
-                 question: str = "", locate: Locate | None = None) -> None:
+                 question: str = "", locate: Locate | None = None, withheld: Sequence[str] = ()) -> None:
         self.hits = list(hits)
+        # Text addressed to AI assistants, blanked in `hits`: a sentence repeating it is
+        # marked, never supported.
+        self.withheld = tuple(withheld)
+        self._question = question
         self.embedder = embedder
         self.verify = verify
         self.locate = locate
@@ -283,6 +288,9 @@ class Grounder:
 
     def ground_sentence(self, sentence: str, claimed: tuple[int, ...] = ()) -> AnswerSentence:
         """A model's sentence, aligned to the passage span that supports it best."""
+        injected = repeats_withheld(sentence, self.withheld, [h.text for h in self.hits], self._question)
+        if injected:
+            return self._add(sentence, None, "injected", 0.0, injected)
         self._prepare()
         cands = self._cands or []
         status, note, chosen = "unsupported", "", None

@@ -14,8 +14,10 @@ from assistant.retriever import Hit
 
 # supported: a verified quote backs it; unsupported: no passage does; unverified: its
 # quotation marks hold words no source has; contradicted: the passage that says the
-# most like it names another person, place, number or date, or says the opposite.
-SentenceStatus = Literal["supported", "unsupported", "unverified", "contradicted"]
+# most like it names another person, place, number or date, or says the opposite;
+# injected: it repeats text addressed to AI assistants, which was withheld from the
+# passages (`assistant.answer.withheld`).
+SentenceStatus = Literal["supported", "unsupported", "unverified", "contradicted", "injected"]
 
 
 @dataclass(frozen=True)

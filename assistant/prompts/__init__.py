@@ -100,13 +100,18 @@ def passage_extract(text: str, question: str, keep: int = SENTENCES_PER_PASSAGE)
     return " ".join(parts)
 
 
+_SPACE_RUN = re.compile(r"[ \t]{2,}")
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+
+
 def format_passages(hits, question: str = "") -> str:
     """Passages for a prompt (with a question: only the sentences that bear on it).
     Article text is data: it is fenced, and tag look-alikes inside it are defused so
     an article cannot close its own fence."""
     blocks = []
     for i, h in enumerate(hits, start=1):
-        body = _defuse(passage_extract(h.text, question))
+        # Withheld text is blanked in the passage (spaces): closed up here.
+        body = _defuse(_BLANK_LINES.sub("\n\n", _SPACE_RUN.sub(" ", passage_extract(h.text, question))).strip())
         # The header sits inside the fence too: titles and outlet names come from the
         # article files and are defused like the body.
         head = _defuse(f"{h.title or h.file} ({h.source + ', ' if h.source else ''}{h.date or 'undated'})")

@@ -281,7 +281,7 @@ class NewsApp(ChatWorkers, App[None]):
         self.chat.show_timeline(False)  # a shown timeline was the previous question's story
         self.restore_status()
         if message.save_error:
-            self.notify(message.save_error, severity="warning", markup=False)
+            self.notify(message.save_error, title="Conversation not saved", severity="warning", timeout=20, markup=False)
 
     async def action_cancel_answer(self) -> None:
         request = self.pending
@@ -346,7 +346,9 @@ class NewsApp(ChatWorkers, App[None]):
     def on_source_opened(self, message: SourceOpened) -> None:
         from assistant.tui.screens.article import ArticleScreen
 
-        self.push_screen(ArticleScreen(message.citation, message.source.text if message.source else None))
+        source = message.source
+        self.push_screen(ArticleScreen(message.citation, source.text if source else None,
+                                       source.flagged if source else (), source.hidden if source else ()))
 
     # -- conversations -----------------------------------------------------------------
     async def action_new_conversation(self) -> None:

@@ -22,7 +22,7 @@ from assistant.tui.messages import (
 from assistant.answer.types import Answer, Draft
 from assistant.retriever import Filters
 from assistant.tui.state import AskRequest
-from index.errors import NewsAssistantError, StoreMissingError
+from index.errors import NewsAssistantError, StoreMissingError, WriteError
 
 if TYPE_CHECKING:
     from assistant.api import NewsAssistant
@@ -179,8 +179,8 @@ class ChatWorkers(_AppBase):
         saved, save_error = None, None
         try:
             saved = self.na.save(request.session)
-        except OSError as e:
-            save_error = f"could not save the conversation ({e.strerror or e})"
+        except WriteError as e:  # the chat goes on; the answer is on screen
+            save_error = f"{e.message}. {e.hint or ''}".strip()
         self.post_message(AnswerCompleted(request.id, answer, sources, saved, save_error))
 
     @work(thread=True, exclusive=True, group="session", exit_on_error=False, description="reopen a conversation")

@@ -7,12 +7,15 @@ import codecs
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from index.boilerplate import strip_boilerplate
 from index.dates import parse_date
 from index.errors import ArticleReadError
+
+if TYPE_CHECKING:
+    from index.injection import Flag
 
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
@@ -31,17 +34,17 @@ class Article:
     url: str = ""
     author: str = ""
     content_hash: str = field(default="", compare=False)
+    # Text of a web page that a browser would not show and that is addressed to AI
+    # systems (`index.injection`); offsets into the page's HTML.
+    hidden_flags: tuple["Flag", ...] = field(default=(), compare=False)
 
     def with_hash(self) -> "Article":
-        payload = json.dumps(
-            [self.title, self.date, self.source, self.url, self.author, self.text],
-            ensure_ascii=False,
-        )
+        fields: list[Any] = [self.title, self.date, self.source, self.url, self.author, self.text]
+        if self.hidden_flags:  # a change of hidden text updates the article's flags
+            fields.append([f.text for f in self.hidden_flags])
+        payload = json.dumps(fields, ensure_ascii=False)
         digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
-        return Article(
-            self.id, self.path, self.title, self.date, self.text,
-            self.source, self.url, self.author, digest,
-        )
+        return replace(self, content_hash=digest)
 
 
 @dataclass
@@ -91,7 +94,8 @@ def make_article(
     body = "\n\n".join(strip_boilerplate(paragraphs))
     if not body.strip():
         raise ArticleReadError(path, "no article text left after removing boilerplate")
-    return Article(id=id, path=path, title=title.strip(), date=date, text=body, **extra).with_hash()
+    return Article(id=id, path=path, title=title.strip(), date=date, text=body, source=extra.get("source", ""),
+                   url=extra.get("url", ""), author=extra.get("author", "")).with_hash()
 
 
 def meta_text(value: Any) -> str:

@@ -24,10 +24,12 @@ import json
 import logging
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from index.dates import parse_date
 from index.errors import ArticleReadError
+from index.injection import Flag, find_injections
 from index.readers.base import Article, FileResult, decode_bytes, make_article
 from index.readers.deadline import DeadlineExceeded, deadline
 from index.readers.html_simple import parse_html_simple
@@ -90,6 +92,8 @@ def read_html(text: str, rel: str) -> FileResult:
     not_article = _not_an_article_by_markup(tree)
     if not_article:
         raise ArticleReadError(rel, not_article)
+    # Before extraction, which edits the tree and drops what a browser would not show.
+    hidden = hidden_injections(tree, text)
     try:
         with deadline(EXTRACT_SECONDS):
             doc = _extract(tree)
@@ -98,9 +102,62 @@ def read_html(text: str, rel: str) -> FileResult:
     except Exception as e:  # a bug of the extractor on one page must not stop a build
         problem = f"the HTML extractor failed ({e.__class__.__name__})"
     else:
-        return FileResult([_article_from(doc, tree, text, rel)])
+        return FileResult([_with_hidden(_article_from(doc, tree, text, rel), hidden)])
     article = parse_html_simple(text, rel)
-    return FileResult([article], [f"{rel}: {problem}; read with the simple HTML reader instead"])
+    return FileResult([_with_hidden(article, hidden)], [f"{rel}: {problem}; read with the simple HTML reader instead"])
+
+
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0*(?:\.\d+)?(?:px|pt|em|rem|%)?\s*(?:;|$|!)|"
+    r"font-size\s*:\s*1px|opacity\s*:\s*0(?:\.0+)?\s*(?:;|$|!)|(?:height|width)\s*:\s*0(?:px)?\s*;.*overflow\s*:\s*hidden|"
+    r"(?:left|top|text-indent)\s*:\s*-\d{3,}", re.IGNORECASE)
+# Attributes whose text a reader never sees on the page.
+_HIDDEN_ATTRIBUTES = ("alt", "title", "aria-label", "aria-description", "data-prompt", "data-instructions", "content")
+
+
+_COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)
+
+
+def _hidden_texts(tree: HtmlElement, html: str) -> Iterable[str]:
+    """Text of the page a browser would not show: hidden elements, comments (read from
+    the HTML: the parser drops them), and attributes (alt and title text, labels,
+    <meta> content)."""
+    for m in _COMMENT.finditer(html):
+        if m.group(1).strip():
+            yield m.group(1)
+    for node in tree.iter():
+        if not isinstance(node.tag, str):
+            continue
+        for name in _HIDDEN_ATTRIBUTES:
+            value = node.get(name)
+            if value and value.strip():
+                yield value
+        if (node.get("hidden") is not None or (node.get("aria-hidden") or "").lower() == "true"
+                or _HIDDEN_STYLE.search(node.get("style") or "") or node.tag == "template"):
+            yield " ".join(node.itertext())
+
+
+def hidden_injections(tree: HtmlElement, html: str) -> tuple[Flag, ...]:
+    """Hidden text of the page addressed to AI systems. Offsets are into the page's
+    HTML where the text is found there as written, else -1."""
+    flags: list[Flag] = []
+    seen: set[str] = set()
+    for text in _hidden_texts(tree, html):
+        for f in find_injections(text, "hidden"):
+            snippet = _clean(f.text)
+            if snippet in seen:
+                continue
+            seen.add(snippet)
+            at = html.find(f.text)
+            if at >= 0:
+                flags.append(Flag("hidden", at, at + len(f.text), f.reason, f.text))
+            else:  # (entities, or spread over several elements)
+                flags.append(Flag("hidden", -1, -1, f.reason, snippet))
+    return tuple(flags)
+
+
+def _with_hidden(article: Article, hidden: tuple[Flag, ...]) -> Article:
+    return replace(article, hidden_flags=hidden).with_hash() if hidden else article
 
 
 def _extract(tree: HtmlElement) -> Any:

@@ -19,8 +19,8 @@ REBUILD = "assistant index --rebuild"
 
 # Loaded by every child Python through PYTHONPATH. With RELIABILITY_NET_LOG set it
 # records, and blocks, every attempt to reach the network (connect, DNS, sendto...);
-# with RELIABILITY_EMBED_MARKER set it touches that file when the real model starts
-# embedding, so a test can kill the build at that moment.
+# with BUILD_PAUSE_AT set it pauses the build at that point (tests/build_pauses.py), so
+# a test can kill or signal `assistant index` there, or fill its disk.
 SITECUSTOMIZE = r'''
 import os, sys
 
@@ -39,23 +39,10 @@ if _log:
 
     sys.addaudithook(_net_guard)
 
-_marker = os.environ.get("RELIABILITY_EMBED_MARKER")
-if _marker:
-    import index.embedder as _emb
-    import index.onnx_encoder as _onnx
+if os.environ.get("BUILD_PAUSE_AT"):  # see tests/build_pauses.py
+    import build_pauses
 
-    def _marking(real):
-        def _embed(self, texts, progress=None):
-            if len(texts):  # written whole, then renamed: the test never reads it half-written
-                with open(_marker + ".tmp", "w") as f:
-                    f.write(str(len(texts)))
-                os.replace(_marker + ".tmp", _marker)
-            return real(self, texts, progress)
-        return _embed
-
-    # Both real encoders (the int8 one is the default).
-    _emb.MiniLMEmbedder.embed = _marking(_emb.MiniLMEmbedder.embed)
-    _onnx.OnnxMiniLMEmbedder.embed = _marking(_onnx.OnnxMiniLMEmbedder.embed)
+    build_pauses.install_from_env()
 '''
 
 
@@ -185,14 +172,24 @@ def cli_with_fake_model(*args: str, env: dict[str, str], timeout: float = 180,
     """`assistant ARGS` in a child process whose embedder is `FakeMiniLM`. With
     `drop_dac` and running as root, the child loses CAP_DAC_OVERRIDE and
     CAP_DAC_READ_SEARCH, so chmod 000 stops it as it stops a normal user."""
+    argv, env = _fake_model_command(args, env, drop_dac)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
+
+
+def cli_with_fake_model_popen(*args: str, env: dict[str, str], drop_dac: bool = False) -> subprocess.Popen:
+    """The same, started and left running (to be paused, signalled, killed)."""
+    argv, env = _fake_model_command(args, env, drop_dac)
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(REPO))
+
+
+def _fake_model_command(args: tuple[str, ...], env: dict[str, str], drop_dac: bool) -> tuple[list[str], dict[str, str]]:
     env = dict(env)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", f"{REPO}{os.pathsep}{REPO / 'tests'}")])
     prefix: list[str] = []
     if drop_dac and os.geteuid() == 0:
         prefix = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
                   "--bounding-set=-dac_override,-dac_read_search"]
-    return subprocess.run([*prefix, sys.executable, "-c", _FAKE_MODEL_CLI, *args], env=env,
-                          capture_output=True, text=True, timeout=timeout, cwd=str(REPO))
+    return [*prefix, sys.executable, "-c", _FAKE_MODEL_CLI, *args], env
 
 
 def can_drop_dac() -> bool:

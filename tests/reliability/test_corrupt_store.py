@@ -243,3 +243,36 @@ def test_assistant_index_rebuild_repairs_a_damaged_store_with_the_real_model(rea
     status = read_json_output(cli("status", "--json", *where, env=env))
     assert (status["articles"], status["generation"]) == (8, rebuilt["generation"])
     assert not mine.net_log.exists()
+
+
+IVF_DAMAGE = {
+    "IVF index truncated to half": truncate("ann.faiss", 0.5),
+    "IVF index empty": truncate("ann.faiss", 0),
+    "IVF index random bytes": garbage("ann.faiss"),
+}
+
+
+@pytest.mark.parametrize("case", list(IVF_DAMAGE))
+def test_a_damaged_ivf_index_is_one_clear_error_and_an_update_repairs_it(case, tmp_path):
+    """A large store's IVF file (here made for a small one) damaged: the same clear error
+    and remedy as the other files; an update trains a new IVF index instead of reading
+    the damaged one."""
+    from index import ann
+
+    corpus, root = tmp_path / "articles", tmp_path / "store"
+    write_corpus(corpus, N_ARTICLES)
+    every_size = ann.AnnSettings(min_chunks=1)
+    assert build_index(corpus, root, FakeMiniLM(), ann_settings=every_size).published
+    IVF_DAMAGE[case](root)
+    na = NewsAssistant.from_settings(embedder=FakeMiniLM(), corpus=corpus, store=root)
+    with pytest.raises(StoreCorruptError, match="ann.faiss") as info:
+        na.ask("What did the harbor authority reopen?", as_of=date(2023, 1, 1))
+    assert info.value.remedy == "rebuild"
+    (corpus / "story-000.txt").write_text((corpus / "story-000.txt").read_text() + "\nOne more line.\n")
+    report = build_index(corpus, root, FakeMiniLM(), ann_settings=every_size)
+    assert report.published and report.changed == ["story-000.txt"]
+    store = Store.open(root)
+    assert store.approximate()
+    answer = NewsAssistant.from_settings(embedder=FakeMiniLM(), corpus=corpus, store=root).ask(
+        "What did the harbor authority reopen?", as_of=date(2023, 1, 1))
+    assert answer.citations and answer.citations[0].file == "story-000.txt"

@@ -2,8 +2,8 @@
 rebuild completes and cleans up. Real processes, really killed (SIGKILL).
 
 Three kinds of kill:
-* at chosen points of the write, in a child that pauses there (the only way to land a
-  kill inside a millisecond-long window every time);
+* at chosen points of the write, in a child that pauses there (tests/build_pauses.py:
+  the only way to land a kill inside a millisecond-long window every time);
 * at random moments of an unmodified build;
 * `assistant index` with the real model, killed while it embeds.
 """
@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import build_pauses
 from assistant.api import NewsAssistant
 from index.builder import build_index
 from stand_in import HashingEmbedder
@@ -31,82 +32,7 @@ from reliability_support import proc_env, cli, cli_popen, dir_names, read_json_o
 
 pytestmark = pytest.mark.slow
 
-# A build that pauses at one chosen point (argv[4]) after writing a marker file, so
-# the test can SIGKILL it exactly there.
-PAUSING_BUILD = r'''
-import os, pathlib, sqlite3, sys, time
-import faiss
-import index.builder as b
-import index.store as st
-from stand_in import HashingEmbedder
-corpus, root, marker, point = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3]), sys.argv[4]
-
-def pause(where):
-    if where == point:
-        marker.write_text(where)
-        time.sleep(300)
-
-class Embedder(HashingEmbedder):
-    def embed(self, texts, progress=None):
-        pause("embedding")
-        return super().embed(texts, progress)
-
-real_connect = sqlite3.connect
-class Conn:  # the new generation's database, paused before its transaction commits
-    def __init__(self, conn): self._c = conn
-    def __getattr__(self, name): return getattr(self._c, name)
-    def commit(self):
-        pause("sqlite")
-        self._c.commit()
-def connect(path, *a, **k):
-    conn = real_connect(path, *a, **k)
-    return Conn(conn) if "tmp-" in str(path) else conn
-b.sqlite3 = type(sys)("sqlite3_shim")
-b.sqlite3.__dict__.update({k: getattr(sqlite3, k) for k in dir(sqlite3) if not k.startswith("__")})
-b.sqlite3.connect = connect
-
-real_write_index = faiss.write_index
-def write_index(index, path):  # half of vectors.faiss on disk
-    if point == "vectors":
-        real_write_index(index, path)
-        data = pathlib.Path(path).read_bytes()
-        pathlib.Path(path).write_bytes(data[: len(data) // 2])
-        pause("vectors")
-    real_write_index(index, path)
-faiss.write_index = write_index
-
-real_bm25 = b.build_bm25
-def build_bm25(texts, out):
-    pause("keyword")
-    real_bm25(texts, out)
-b.build_bm25 = build_bm25
-
-real_json = b.write_json_atomic
-def write_json_atomic(path, data):  # manifest.json.tmp written, not yet renamed
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("{\"format_version\": 1, \"gener")
-    pause("manifest")
-    real_json(path, data)
-b.write_json_atomic = write_json_atomic
-
-real_replace = os.replace
-def replace(src, dst):
-    if pathlib.Path(dst).name == "CURRENT":
-        pause("commit")
-    real_replace(src, dst)
-os.replace = replace
-
-real_gc = b._collect_garbage
-def collect(root_, keep):
-    if keep is not None:
-        pause("cleanup")
-    real_gc(root_, keep)
-b._collect_garbage = collect
-
-b.build_index(corpus, root, Embedder())
-'''
-
-POINTS = ["embedding", "sqlite", "vectors", "keyword", "manifest", "commit", "cleanup"]
+POINTS = list(build_pauses.POINTS)
 
 
 def holds_lock(root: Path) -> bool:
@@ -131,14 +57,11 @@ def answers(root: Path, corpus: Path) -> set[str]:
 
 
 def kill_at(point: str, corpus: Path, root: Path, marker: Path, env: dict) -> list[str]:
-    child = subprocess.Popen([sys.executable, "-c", PAUSING_BUILD, str(corpus), str(root), str(marker), point],
-                             env=env, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", build_pauses.LIBRARY_BUILD, str(corpus), str(root)],
+                             env={**env, **build_pauses.pause_env(point, marker)}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not marker.exists():
-            assert child.poll() is None, f"the build ended before {point}: {child.stderr.read()}"
-            assert time.monotonic() < deadline, f"the build never reached {point}"
-            time.sleep(0.02)
+        build_pauses.wait_for_pause(child, marker)
         leftovers = dir_names(root)
         os.kill(child.pid, signal.SIGKILL)
         assert child.wait(30) == -signal.SIGKILL
@@ -162,8 +85,9 @@ def test_kill_at_each_point_of_a_rebuild(point, tmp_path, child_env):
     # What the killed build left on disk, and what is live.
     partial = {"embedding": [], "sqlite": ["tmp-"], "vectors": ["tmp-"], "keyword": ["tmp-"],
                "manifest": ["tmp-"], "commit": ["gen-000002"], "cleanup": ["gen-000002"]}[point]
-    assert sorted(n[:4] if n.startswith("tmp-") else n for n in leftovers if n not in ("CURRENT", "lock", "gen-000001")) \
-        == sorted(partial + (["CURRENT.tmp"] if point == "commit" else [])), leftovers
+    assert sorted(n[:4] if n.startswith("tmp-") else ".tmp" if n.endswith(".tmp") else n
+                  for n in leftovers if n not in ("CURRENT", "lock", "gen-000001")) \
+        == sorted(partial + ([".tmp"] if point == "commit" else [])), leftovers
     assert not holds_lock(root)  # the kernel released the dead build's lock
     live = (root / "CURRENT").read_text().strip()
     if point == "cleanup":  # killed after its commit: the new generation is complete and live
@@ -226,7 +150,7 @@ def test_kill_at_random_moments_of_an_unmodified_build(tmp_path, child_env):
                 child.wait()
         names = dir_names(root)
         landed.append("finished" if rc == 0 else "mid-write" if any(n.startswith("tmp-") for n in names)
-                      else "after commit" if "CURRENT.tmp" in names else "before writing")
+                      else "after commit" if any(n.endswith(".tmp") for n in names) else "before writing")
         ids = answers(root, corpus)
         assert ids == old or len(ids) == len(old) + 1500, (attempt, rc, names)  # old or new, never partial
         assert not holds_lock(root)
@@ -243,7 +167,9 @@ def test_assistant_index_killed_while_the_real_model_embeds(real_store, tmp_path
     mine = real_store.copy_to(tmp_path)
     write_corpus(mine.corpus, 40, start=100, prefix="late")
     marker = tmp_path / "embedding-started"
-    env = proc_env(mine.home, site_dir, RELIABILITY_NET_LOG=str(mine.net_log), RELIABILITY_EMBED_MARKER=str(marker))
+    # Marked as the real model is called, not paused: the kill lands while it embeds.
+    env = proc_env(mine.home, site_dir, RELIABILITY_NET_LOG=str(mine.net_log),
+                   **build_pauses.pause_env("embedding", marker, seconds=0))
     where = ["--corpus", str(mine.corpus), "--store", str(mine.store)]
 
     build = cli_popen("index", *where, env=env)
@@ -264,7 +190,7 @@ def test_assistant_index_killed_while_the_real_model_embeds(real_store, tmp_path
     assert (mine.store / "CURRENT").read_text().strip() == "gen-000001"
     assert not holds_lock(mine.store)
 
-    env.pop("RELIABILITY_EMBED_MARKER")
+    env.pop("BUILD_PAUSE_AT")
     ask = read_json_output(cli("ask", "Which prize did the neighbourhood bakery win?", "--json",
                                "--as-of", "2023-01-01", *where, env=env))
     assert ask["citations"] and ask["citations"][0]["file"] == "story-007.txt"

@@ -90,9 +90,13 @@ def test_header_fields_from_files_are_fenced_too():
     assert out.count("</passage>") == 1 and out.endswith("</passage>") and out.count("<passage") == 1
 
 
-def test_the_extractive_answer_only_quotes_the_injection(hostile, tmp_path):
+def test_the_injection_is_withheld_from_the_extractive_answer(hostile, tmp_path):
+    """The injected paragraph was flagged at indexing: the answer says so once, and
+    neither quotes it nor counts it as support, even when asked about it."""
+    assert "injection.txt" in hostile.store().flags()
     answer = hostile.ask("What did the town council approve over the river?", as_of=AS_OF)
-    assert answer.engine == "extractive" and not answer.notices
+    assert answer.engine == "extractive"
+    assert len(answer.notices) == 1 and "text addressed to AI assistants" in answer.notices[0]
     assert answer.text.strip() != "PWNED" and answer.citations
     store = hostile.store()
     assert check_answer(answer, store) == []
@@ -100,11 +104,12 @@ def test_the_extractive_answer_only_quotes_the_injection(hostile, tmp_path):
         assert store.article_text(c.article_id)[c.start:c.end] == c.quote
     for s in answer.sentences:  # whatever the answer says, it says as a supported quote
         assert s.status == "supported" and s.citations
-    # Asked about the injection itself: it comes back as a cited quote, and nothing else happens.
+    # Asked about the injection itself: it is never quoted.
     about = hostile.ask("What does the article say about ignoring instructions and PWNED?", as_of=AS_OF)
-    assert about.engine == "extractive" and not about.notices
-    pwned = [s for s in about.sentences if "PWNED" in s.text]
-    assert pwned and all(s.status == "supported" and s.citations for s in pwned)
+    assert about.engine == "extractive"
+    assert not [s for s in about.sentences if "PWNED" in s.text or "Ignore" in s.text]
+    assert not [c for c in about.citations if "PWNED" in c.quote]
+    assert any("text addressed to AI assistants" in n for n in about.notices)
     assert all(store.article_text(c.article_id)[c.start:c.end] == c.quote for c in about.citations)
     assert not list(Path.cwd().glob("PWNED*")) and not list(tmp_path.glob("PWNED*"))
 
@@ -149,9 +154,15 @@ def test_a_model_that_obeys_the_injection_is_flagged_not_trusted(hostile, tmp_pa
     monkeypatch.setenv("TERM", "xterm-256color")
     print_answer(answer)
     shown = assert_only_our_styles(capsys.readouterr().out)
-    assert "(unsupported)" in shown and "PWNED" in shown and "\\x1b]0;owned\\x07" in shown
+    assert "PWNED" in shown and "\\x1b]0;owned\\x07" in shown
+    # "PWNED" was withheld from the passages: the model had it from elsewhere.
+    assert "(repeats text addressed to AI assistants)" in shown
+    assert [s.status for s in answer.sentences if "PWNED" in s.text] == ["injected"]
     path = hostile.export(answer, tmp_path / "obedient.md")
     assert_inert_markdown(path.read_text(encoding="utf-8"))
+    assert "**(repeats text addressed to AI assistants)**" in path.read_text(encoding="utf-8")
+    exported = json.loads(hostile.export(answer, tmp_path / "obedient.json").read_text(encoding="utf-8"))
+    assert "injected" in json.dumps(exported)
 
 
 # -- escape sequences and markup --------------------------------------------------------

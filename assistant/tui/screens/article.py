@@ -20,12 +20,23 @@ from assistant.untrusted import escape_controls, one_line
 from assistant.tui.widgets.sources import QUOTE_STYLE, citation_meta
 
 
-def paragraph_content(text: str, start: int, end: int, q_start: int, q_end: int) -> Content:
-    """Paragraph text[start:end] with the part inside [q_start, q_end) highlighted."""
-    a, b = max(start, q_start), min(end, q_end)
-    if a >= b:
-        return Content(escape_controls(text[start:end]))
-    return Content.assemble(escape_controls(text[start:a]), (escape_controls(text[a:b]), QUOTE_STYLE), escape_controls(text[b:end]))
+# Text addressed to AI assistants (flagged at indexing): struck through in the error colour.
+FLAGGED_STYLE = "strike $text-error"
+FLAGGED_NOTE = ("Struck-through text is addressed to AI assistants, not to readers: it was withheld from the "
+                "answer (never sent to a model, never quoted).")
+
+
+def paragraph_content(text: str, start: int, end: int, q_start: int, q_end: int,
+                      flagged: tuple[tuple[int, int], ...] = ()) -> Content:
+    """Paragraph text[start:end] with the part inside [q_start, q_end) highlighted and
+    the `flagged` spans marked."""
+    cuts = sorted({start, end} | {x for s, e in ((q_start, q_end), *flagged) for x in (s, e) if start < x < end})
+    parts: list = []
+    for a, b in zip(cuts, cuts[1:]):
+        piece = escape_controls(text[a:b])
+        styles = ([QUOTE_STYLE] if q_start <= a < q_end else []) + ([FLAGGED_STYLE] if any(s <= a < e for s, e in flagged) else [])
+        parts.append((piece, " ".join(styles)) if styles else piece)
+    return Content.assemble(*parts) if parts else Content("")
 
 
 class ArticleScreen(Screen):
@@ -42,13 +53,18 @@ class ArticleScreen(Screen):
         .paragraph { margin: 1 0 0 0; }
         .paragraph.-quote { border-left: outer $warning; padding-left: 1; }
         #article-note { color: $text-warning; margin-top: 1; }
+        #article-flags { color: $text-error; margin-top: 1; }
+        .paragraph.-flagged { border-left: outer $error; padding-left: 1; }
     }
     """
 
-    def __init__(self, citation: Citation, text: str | None) -> None:
+    def __init__(self, citation: Citation, text: str | None, flagged: tuple[tuple[int, int], ...] = (),
+                 hidden: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.citation = citation
         self.text = text
+        self.flagged = flagged
+        self.hidden = hidden
         self.verbatim = quote_at(text, citation.start, citation.end, citation.quote)
 
     def compose(self):
@@ -63,11 +79,19 @@ class ArticleScreen(Screen):
                         "The article has changed since this answer; the quote is not at its old place.")
                 yield Static(Content.assemble((note, ""), "\nQuote: ", (one_line(c.quote), QUOTE_STYLE)), id="article-note")
             text = self.text or ""
+            if self.flagged or self.hidden:
+                note = FLAGGED_NOTE if self.flagged else ""
+                if self.hidden:
+                    note += (" " if note else "") + "The page also hides text addressed to AI assistants: " + "; ".join(
+                        "“" + one_line(h) + "”" for h in self.hidden)
+                yield Static(Content(note), id="article-flags")
             q_start, q_end = (c.start, c.end) if self.verbatim else (0, 0)
             for start, end in paragraphs(text):
-                widget = Static(paragraph_content(text, start, end, q_start, q_end), classes="paragraph")
+                widget = Static(paragraph_content(text, start, end, q_start, q_end, self.flagged), classes="paragraph")
                 if start < q_end and q_start < end:
                     widget.add_class("-quote")
+                if any(s < end and start < e for s, e in self.flagged):
+                    widget.add_class("-flagged")
                 yield widget
         yield Footer()
 

@@ -3,6 +3,8 @@ highlighted in the article text around it. Enter (or a click) opens the article.
 
 from __future__ import annotations
 
+import re
+
 from textual import on
 from textual.containers import Vertical
 from textual.content import Content
@@ -17,16 +19,43 @@ from assistant.tui.quotes import quote_context
 from assistant.untrusted import one_line
 
 QUOTE_STYLE = "bold $text-warning on $warning-muted"
+# Text addressed to AI assistants near a quote: not shown in the pane, only said to be there.
+FLAGGED_CONTEXT = "[text addressed to AI assistants]"
+FLAGGED_CONTEXT_STYLE = "italic $text-error"
+_MASK = "\ue000"  # a private-use character marks flagged text while the context is cut
+
+
+def _masked(text: str | None, flagged: tuple[tuple[int, int], ...]) -> str | None:
+    if text is None or not flagged:
+        return text
+    chars = list(text)
+    for s, e in flagged:
+        for k in range(max(0, s), min(len(chars), e)):
+            if not chars[k].isspace():
+                chars[k] = _MASK
+    return "".join(chars)
+
+
+def _context_parts(text: str) -> list:
+    """Context text with each run of flagged characters replaced by one marker."""
+    parts: list = []
+    for i, piece in enumerate(re.split(f"{_MASK}(?:[{_MASK}\\s]*{_MASK})?", text)):
+        if i:
+            parts.append((FLAGGED_CONTEXT, FLAGGED_CONTEXT_STYLE))
+        if piece:
+            parts.append(piece)
+    return parts
 
 
 def citation_prompt(c: Citation, source: SourceText | None) -> Content:
     """The pane's entry for one citation; built from Content parts, so nothing in
     the article is read as markup."""
-    before, quote, after, verbatim = quote_context(source.text if source else None, c.start, c.end, c.quote)
+    text = _masked(source.text, source.flagged) if source else None
+    before, quote, after, verbatim = quote_context(text, c.start, c.end, c.quote)
     parts: list = [
         (f"[{c.n}] ", "bold $text-accent"), (one_line(c.title or c.file), "bold"), "\n",
         (citation_meta(c), "$text-muted"), "\n",
-        before, (quote, QUOTE_STYLE), after,
+        *_context_parts(before), (quote, QUOTE_STYLE), *_context_parts(after),
     ]
     if not verbatim:
         parts += ["\n", ("(the article has changed or left the index since this answer)", "italic $text-muted")]
