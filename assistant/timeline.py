@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -174,7 +174,11 @@ def build_timeline(
     kept.sort(key=lambda pair: _date_order(pair[0]))
     store = retriever.store
     texts = [store.article_text(h.article_id) for h, _ in kept]
-    spans = [_candidate_spans(text, h.title, settings) for (h, _), text in zip(kept, texts)]
+    # Text addressed to AI assistants (index/injection.py) is never a line's sentence.
+    flags = store.flags(h.article_id for h, _ in kept)
+    flagged = [[(f.start, f.end) for f in flags.get(h.article_id, []) if f.field == "text"] for h, _ in kept]
+    spans = [_candidate_spans(text, h.title, settings, avoid)
+             for (h, _), text, avoid in zip(kept, texts, flagged)]
     flat = [text[s:e] for text, sp in zip(texts, spans) for s, e in sp]
     vectors = retriever.embedder.embed([query, *flat]) if flat else np.zeros((1, 1), dtype=np.float32)
     q, sentence_vectors = vectors[0], vectors[1:]
@@ -200,11 +204,14 @@ def build_timeline(
     return timeline
 
 
-def _candidate_spans(text: str, title: str, settings: TimelineSettings) -> list[tuple[int, int]]:
+def _candidate_spans(text: str, title: str, settings: TimelineSettings,
+                     avoid: Sequence[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """The article's first sentences that could say what is new (not the title again,
-    not a short caption or dateline)."""
+    not a short caption or dateline, nothing that overlaps a span in `avoid`)."""
     out = []
     for s, e in sentence_spans(text):
+        if any(a < e and s < b for a, b in avoid):
+            continue
         if e - s >= settings.min_chars and text[s:e].strip() != title.strip():
             out.append((s, e))
             if len(out) >= settings.max_sentences:

@@ -28,10 +28,11 @@ from assistant.untrusted import escape_controls, file_name
 from assistant.tui.screens.chat import ChatScreen
 from assistant.tui.state import AskRequest, ChatOptions, IndexState
 from assistant.tui.workers import ChatWorkers
-from index.errors import NewsAssistantError, StoreError, StoreLockedError, StoreMissingError
+from index.errors import NewsAssistantError, StoreError, StoreLockedError, StoreMissingError, WriteError
 
 if TYPE_CHECKING:
-    from assistant.answer.types import Draft
+    from assistant.answer.sources import SourceText
+    from assistant.answer.types import Citation, Draft
     from assistant.api import NewsAssistant
 
 
@@ -335,19 +336,20 @@ class NewsApp(ChatWorkers, App[None]):
             turn.timeline = message.timeline
             try:
                 self.na.save(self.session)
-            except OSError as e:
-                self.notify(f"could not save the conversation ({e.strerror or e})", severity="warning", markup=False)
+            except WriteError as e:  # the timeline is on screen; the next save may succeed
+                self.notify(f"{e.message}. {e.hint or ''}".strip(), title="Conversation not saved", severity="warning",
+                            timeout=20, markup=False)
 
     def on_timeline_line_opened(self, message: TimelineLineOpened) -> None:
-        from assistant.tui.screens.article import ArticleScreen
-
-        self.push_screen(ArticleScreen(message.citation, message.text))
+        self._open_article(message.citation, message.source)
 
     def on_source_opened(self, message: SourceOpened) -> None:
+        self._open_article(message.citation, message.source)
+
+    def _open_article(self, citation: "Citation", source: "SourceText | None") -> None:
         from assistant.tui.screens.article import ArticleScreen
 
-        source = message.source
-        self.push_screen(ArticleScreen(message.citation, source.text if source else None,
+        self.push_screen(ArticleScreen(citation, source.text if source else None,
                                        source.flagged if source else (), source.hidden if source else ()))
 
     # -- conversations -----------------------------------------------------------------

@@ -65,13 +65,13 @@ class FolderUpdated(Message):
 class TimelineReady(Message):
     answer: Answer  # the answer whose story it is
     timeline: Any  # assistant.timeline.Timeline
-    texts: dict[str, str]  # article id -> text, for opening a line's article
+    texts: dict[str, SourceText]  # per article id, for opening a line's article
 
 
 @dataclass(eq=False)
 class TimelineLineOpened(Message):
     citation: Citation  # the line's sentence
-    text: str | None  # its article's text
+    source: SourceText | None  # its article
 
 
 @dataclass(eq=False)

@@ -19,6 +19,7 @@ from assistant.tui.messages import (
     AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, FolderActivity, FolderUpdated, IndexBuilt,
     IndexMissing, IndexOpened, TimelineReady,
 )
+from assistant.answer.sources import source_texts
 from assistant.answer.types import Answer, Draft
 from assistant.retriever import Filters
 from assistant.tui.state import AskRequest
@@ -146,9 +147,9 @@ class ChatWorkers(_AppBase):
         # standalone search), with the chat's current filters.
         as_of = date.fromisoformat(answer.as_of) if answer.as_of else None
         timeline = self.na.timeline(answer.search_query or answer.question, as_of=as_of, filters=filters)
-        store = self.na.store()
-        texts = {e.article_id: store.article_text(e.article_id) for e in timeline.entries}
-        self.post_message(TimelineReady(answer, timeline, texts))
+        # Each line's article (with its flagged text, marked in the article view) as sources are.
+        by_line = source_texts(self.na.store(), (e.citation(i + 1) for i, e in enumerate(timeline.entries)))
+        self.post_message(TimelineReady(answer, timeline, {t.article_id: t for t in by_line.values()}))
 
     @work(thread=True, exclusive=True, group="answer", exit_on_error=False, description="answer a question")
     def answer_question(self, request: AskRequest) -> None:

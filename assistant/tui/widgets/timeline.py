@@ -10,6 +10,7 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from assistant.answer.sources import SourceText
 from assistant.render import TIMELINE_EMPTY, entry_head, timeline_heading
 from assistant.timeline import Timeline, TimelineEntry
 from assistant.tui.messages import TimelineLineOpened
@@ -38,7 +39,7 @@ class TimelinePane(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.timeline: Timeline | None = None
-        self.texts: dict[str, str] = {}
+        self.texts: dict[str, SourceText] = {}
 
     def compose(self):
         yield Static("Timeline", id="timeline-title")
@@ -51,7 +52,7 @@ class TimelinePane(Vertical):
         self.query_one("#timeline-note", Static).update(Content("Finding the articles on this story…"))
         self.query_one("#timeline-list", OptionList).clear_options()
 
-    def show(self, timeline: Timeline, texts: dict[str, str]) -> None:
+    def show(self, timeline: Timeline, texts: dict[str, SourceText]) -> None:
         self.timeline, self.texts = timeline, texts
         self.query_one("#timeline-title", Static).update(Content(f"Timeline · {one_line(timeline.query)}"))
         note = timeline_heading(timeline) if timeline.entries else TIMELINE_EMPTY
