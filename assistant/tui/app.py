@@ -204,6 +204,12 @@ class NewsApp(ChatWorkers, App[None]):
     def on_index_missing(self, message: IndexMissing) -> None:
         if not self._settle_state(IndexState.MISSING):
             return
+        if self.na.settings.watch:
+            # The chat follows the folder: with no index yet, that starts with building it.
+            self.notify(f"{message.message}; building it from {self.na.corpus}.", title="No index yet",
+                        timeout=10, markup=False)
+            self.action_build_index()
+            return
         self.set_status("No index yet · press Ctrl+R to build it", "warning")
         self.notify(f"{message.message}.\nPress Ctrl+R to build it from {self.na.corpus}.",
                     title="No index", severity="warning", timeout=60, markup=False)

@@ -90,6 +90,20 @@ async def test_missing_index_is_offered_and_built_with_progress(make_app, tmp_pa
         assert "Fundamental" in view.query_one(AnswerMarkdown).source
 
 
+async def test_with_the_watcher_on_a_missing_index_is_built_without_a_key(make_app, tmp_path):
+    """The chat follows the folder (`watch`, on by default): with no index yet, following
+    it starts with building one."""
+    app = make_app(store=tmp_path / "no-store-yet", watch=True)
+    messages = Messages()
+    async with app.run_test(message_hook=messages) as pilot:
+        await wait_until(pilot, lambda: app.index_state == "ready", what="the first build")
+        assert not messages.notifications("warning")
+        assert any(type(m).__name__ == "BuildProgressed" for m in messages)
+        await ask(pilot)
+        [view] = app.chat.conversation.query(AnswerView)
+        assert "Fundamental" in view.query_one(AnswerMarkdown).source
+
+
 async def test_out_of_date_index_updates_while_the_chat_stays_usable(make_app, store_copy, grown_corpus):
     app = make_app(store=store_copy, corpus=grown_corpus)
     reached, release = threading.Event(), threading.Event()
