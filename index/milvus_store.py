@@ -302,6 +302,7 @@ class MilvusStore:
                 paths=[r["path"] for r in rows],
                 chunk_article=np.array([pos[a] for a in self._chunk_article_ids], dtype=np.int32),
             )
+            self._chunk_article_ids = []  # a string per chunk: the array above replaces them
         return self._table
 
     def articles(self) -> list[ArticleRecord]:
