@@ -363,6 +363,7 @@ class Retriever:
         `story_repeat_weight`**(n-1) of the score they were handed."""
         s = self.settings
         settings = StorySettings(min_similarity=s.story_similarity, span_days=s.story_span_days)
+        self._load_profiles(ranked)  # in one read of the store, not one per article
         stories = group_stories([self.story_article(a) for a in ranked], settings)
         pos = self._article_pos
         new_score: dict[int, float] = {}

@@ -288,7 +288,13 @@ class MilvusStore:
 
     # -- metadata ----------------------------------------------------------------------
     def _query(self, kind: str, filter: str, fields: list[str]) -> list[dict]:
+        """Every row matching `filter`: one call when they fit in one result (an
+        article's chunks, a batch's leads), else the paging iterator (a whole scan)."""
         with engine_errors(self.location, "reading the index"):
+            if filter:
+                rows = self.client.query(self.names[kind], filter=filter, output_fields=fields, limit=MAX_TOPK)
+                if len(rows) < MAX_TOPK:
+                    return list(rows)
             return list(iterate(self.client, self.names[kind], fields, filter))
 
     def article_table(self) -> ArticleTable:
