@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+import pymilvus  # noqa: F401  # the milvus extra; without it `index.backend` says how to install it
 
 from index.ann import AnnSettings, DenseResult
 from index.backend_types import StoreLocation, Where, path_matches
@@ -78,6 +79,7 @@ def connect(location: StoreLocation, create: bool = False):
 
     # pymilvus logs every failed call with a traceback; the failures become StoreErrors.
     logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+    logging.getLogger("milvus_lite").setLevel(logging.CRITICAL)
     uri = location.uri()
     if "://" not in uri and not create and not Path(uri).exists():
         raise StoreMissingError(f"no index at {location.root} yet")
@@ -90,7 +92,7 @@ def connect(location: StoreLocation, create: bool = False):
         return MilvusClient(uri, **kwargs)
     except MilvusException as e:
         text = str(e)
-        if "another process holds the lock" in repr(e.__cause__) or "lock" in text.lower() and "local" in text.lower():
+        if "://" not in uri and _lite_locked(Path(uri)):
             raise StoreLockedError(
                 f"the Milvus Lite file {uri} is open in another process",
                 hint="Milvus Lite serves one process at a time: close the other chat or build, or use a Milvus server.",
@@ -100,6 +102,25 @@ def connect(location: StoreLocation, create: bool = False):
                                         hint="Start the Milvus server or fix milvus_uri (and MILVUS_TOKEN).") from None
         raise StoreCorruptError(f"cannot open the Milvus Lite file {uri} ({text})",
                                 hint=f"Remove {uri} and run `assistant index` to build it again.") from None
+
+
+def _lite_locked(folder: Path) -> bool:
+    """Whether another process holds the Milvus Lite folder (its LOCK is flock()ed
+    while a process has it open; pymilvus reports only "Open local milvus failed")."""
+    import fcntl
+    import os
+
+    try:
+        fd = os.open(folder / "LOCK", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing drops a lock taken here
+    return False
 
 
 def release(location: StoreLocation) -> None:
@@ -129,8 +150,12 @@ def engine_errors(location: StoreLocation, what: str):
                 if "://" in uri and getattr(error, "code", None) in (1, 2):
                     raise StoreUnavailableError(f"lost the connection to Milvus at {uri} while {what}",
                                                 hint="Check that the server is running, then try again.") from None
+                # A damaged Milvus Lite folder often cannot even list its collections, so
+                # no build can repair it in place.
+                remedy = ("Run `assistant index --rebuild` to build it again." if "://" in uri
+                          else f"Remove {uri} and run `assistant index` to build it again.")
                 raise StoreCorruptError(f"the Milvus index at {uri} is damaged ({what}: {getattr(error, 'message', error)})",
-                                        hint="Run `assistant index --rebuild` to build it again.") from None
+                                        hint=remedy) from None
             return False
 
     return _Guard()

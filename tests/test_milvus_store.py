@@ -28,8 +28,17 @@ from index.errors import StoreCorruptError, StoreError, StoreLockedError, StoreM
 from index.milvus_store import StoreUnavailableError, connect, release  # noqa: E402
 from index.store import Store  # noqa: E402
 
-from conftest import subprocess_env  # noqa: E402
 from stand_in import HashingEmbedder  # noqa: E402
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """For child processes: the repo and the tests' stand-ins importable, offline."""
+    tests = Path(__file__).resolve().parent
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(tests.parent), str(tests)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env.update(extra)
+    return env
+
 
 SUBSET = 150
 MB = 1 << 20
@@ -40,13 +49,9 @@ def build_milvus(corpus: Path, location: StoreLocation, embedder, **kw):
 
 
 @pytest.fixture(scope="module")
-def dev_subset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from conftest import EVAL_ARTICLES
-
-    if not EVAL_ARTICLES.is_dir():
-        pytest.skip(f"{EVAL_ARTICLES} is absent (the shared eval set is not checked out beside the repo)")
+def dev_subset(tmp_path_factory: pytest.TempPathFactory, eval_articles: Path) -> Path:
     folder = tmp_path_factory.mktemp("subset")
-    for path in sorted(EVAL_ARTICLES.iterdir())[:SUBSET]:
+    for path in sorted(eval_articles.iterdir())[:SUBSET]:
         (folder / path.name).symlink_to(path)
     return folder
 
@@ -235,28 +240,43 @@ def test_an_unreachable_server_says_what_to_do(tmp_path: Path, corpus: Path):
     assert "cannot reach Milvus at http://127.0.0.1:9" in str(caught.value) and "Start the Milvus server" in str(caught.value)
 
 
-def test_cli_with_a_damaged_or_missing_milvus_index_gives_one_line(tmp_path: Path, corpus: Path):
-    root = tmp_path / "store"
+def test_cli_with_a_missing_or_unreachable_milvus_gives_one_line(tmp_path: Path, corpus: Path):
     env = subprocess_env(NEWS_ASSISTANT_HOME=str(tmp_path / "home"), NEWS_ASSISTANT_BACKEND="milvus",
                          NEWS_ASSISTANT_EMBEDDER="minilm-fp32")
-    status = [sys.executable, "-m", "assistant", "status", "--corpus", str(corpus), "--store", str(root)]
-    done = subprocess.run(status, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1 and "Traceback" not in done.stderr and "no index at" in done.stderr, done.stderr
-    location = StoreLocation(root, "milvus")
-    build_milvus(corpus, location, HashingEmbedder())
-    release(location)
-    # Damage: the chunks collection's data is gone from the Lite folder.
-    for p in (root / "milvus.db" / "collections").iterdir():
-        if p.name.endswith("_chunks"):
-            for f in p.rglob("*"):
-                if f.is_file():
-                    f.write_bytes(b"\0garbage")
+    status = [sys.executable, "-m", "assistant", "status", "--corpus", str(corpus), "--store", str(tmp_path / "store")]
     done = subprocess.run(status, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
-    assert "assistant index" in done.stderr, done.stderr
-    done = subprocess.run([*status, "--json"], env={**env, "NEWS_ASSISTANT_MILVUS_URI": "http://127.0.0.1:9"},
+    assert "no index at" in done.stderr and "Run `assistant index`" in done.stderr, done.stderr
+    done = subprocess.run(status, env={**env, "NEWS_ASSISTANT_MILVUS_URI": "http://127.0.0.1:9"},
                           capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1 and "Traceback" not in done.stderr and "cannot reach Milvus" in done.stderr, done.stderr
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "cannot reach Milvus at http://127.0.0.1:9" in done.stderr and "Start the Milvus server" in done.stderr
+    done = subprocess.run(status, env={**env, "NEWS_ASSISTANT_MILVUS_URI": str(tmp_path / "index.txt")},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "a path ending in .db for Milvus Lite" in done.stderr, done.stderr
+
+
+def test_a_damaged_milvus_lite_file_names_the_remedy(tmp_path: Path, corpus: Path):
+    location = StoreLocation(tmp_path / "store", "milvus")
+    build_milvus(corpus, location, HashingEmbedder())
+    release(location)
+    for folder in (location.root / "milvus.db" / "collections").iterdir():
+        if folder.name.endswith("_chunks"):
+            for f in folder.rglob("*"):
+                if f.is_file():
+                    f.write_bytes(b"\0garbage")
+    with pytest.raises(StoreCorruptError) as caught:
+        open_store(location)
+    assert "is damaged" in str(caught.value) and f"Remove {location.uri()} and run `assistant index`" in str(caught.value)
+    release(location)
+    import shutil
+
+    shutil.rmtree(location.uri())  # what the message says to do
+    assert build_milvus(corpus, location, HashingEmbedder()).published
+    store = open_store(location)
+    store.check()
+    store.close()
+    release(location)
 
 
 def test_missing_store_is_reported(tmp_path: Path):
@@ -295,15 +315,47 @@ def test_real_model_answers_are_checked_against_milvus(tmp_path: Path, corpus: P
 
 def test_the_extra_is_optional(tmp_path: Path):
     """Without pymilvus the backend says how to install it (the default install)."""
-    code = ("import sys; sys.modules['pymilvus'] = None; sys.modules['index.milvus_store'] = None\n"
+    code = ("import sys; sys.modules['pymilvus'] = None\n"
             "from index.backend import StoreLocation, open_store\n"
             "from index.errors import ConfigError\n"
             "try:\n    open_store(StoreLocation(__import__('pathlib').Path(sys.argv[1]), 'milvus'))\n"
             "except ConfigError as e:\n    print(e)\n")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=subprocess_env(), capture_output=True, text=True)
+    assert "needs the milvus extra (pymilvus is not installed)" in done.stdout, done.stderr
     assert "pip install 'news-assistant[milvus]'" in done.stdout, done.stderr
 
 
 def test_store_errors_are_store_errors():
     assert issubclass(StoreUnavailableError, StoreError) and StoreUnavailableError.remedy is None
     assert issubclass(StoreCorruptError, StoreError)
+
+
+HOLDER = """
+import sys, time, pathlib
+from index.backend import StoreLocation, open_store
+store = open_store(StoreLocation(pathlib.Path(sys.argv[1]), "milvus"))
+print("open", flush=True)
+time.sleep(60)
+"""
+
+
+def test_milvus_lite_in_use_by_another_process_is_a_clear_refusal(tmp_path: Path, corpus: Path):
+    location = StoreLocation(tmp_path / "store", "milvus")
+    build_milvus(corpus, location, HashingEmbedder())
+    release(location)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(location.root)], env=subprocess_env(),
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreLockedError, match="open in another process") as caught:
+            open_store(location)
+        assert "Milvus Lite serves one process at a time" in str(caught.value)
+        with pytest.raises(StoreLockedError, match="open in another process"):
+            build_milvus(corpus, location, HashingEmbedder(), rebuild=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    store = open_store(location)  # the holder's lock went with it
+    assert store.manifest.generation == 1
+    store.close()
+    release(location)

@@ -6,6 +6,7 @@ ray extra."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,6 @@ from index.chunker import ChunkerSettings  # noqa: E402
 from index.errors import EmbeddingError  # noqa: E402
 from index.store import Store  # noqa: E402
 
-from conftest import subprocess_env  # noqa: E402
 
 MB = 1 << 20
 
@@ -28,9 +28,10 @@ MB = 1 << 20
 @pytest.fixture(scope="module")
 def local_ray():
     # The workers import the project and the tests' stand-ins like a child process does.
-    env = subprocess_env()
+    tests = Path(__file__).resolve().parent
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {k: env[k] for k in ("PYTHONPATH", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}})
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)]),
+                                       "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
     yield
     ray.shutdown()
 
