@@ -1,6 +1,7 @@
 """The embedding stage of a build: in this process, or fanned out over a Ray cluster.
 
-With `ray_address` (`auto` for a local Ray, `ray://head:10001` for a cluster) the
+With `ray_address` (`auto`: the Ray running on this machine, or one started for the
+build and stopped after it; `ray://head:10001`: a cluster) the
 chunk texts become a Ray Data dataset and `map_batches` runs an encoder per worker (an
 actor made once, so the model loads once per worker, not per batch). Ray retries the
 tasks of a worker that dies; when the stage fails anyway the error reaches the builder
@@ -16,7 +17,7 @@ the worker from the packaged weights). The project must be installed on the work
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -54,9 +55,14 @@ def _embed_on_ray(make: Callable[[], Embedder], dim: int, texts: Sequence[str], 
                           hint="Install it with: pip install 'news-assistant[ray]'.") from None
     started_here = not ray.is_initialized()
     if started_here:
+        options: dict[str, Any] = {"log_to_driver": False, "ignore_reinit_error": True, "include_dashboard": False}
         try:
-            ray.init(address=None if address == "local" else address, log_to_driver=False,
-                     ignore_reinit_error=True, include_dashboard=False)
+            try:
+                ray.init(address=address, **options)
+            except ConnectionError:
+                if address != "auto":
+                    raise
+                ray.init(**options)  # `auto` and no Ray running here: start one for this build
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise ConfigError(f"cannot reach the Ray cluster at {address} ({e})",
                               hint="Start Ray there (`ray start --head`), or use --ray auto on a machine running Ray.") from None
