@@ -23,9 +23,10 @@ queries are tokenized the same way: both backends score the same terms, and a te
 document frequency is a TEXT_MATCH count.
 
 What stays in the process (the documented limit): the chunk ids and each chunk's
-article, and per article its id, date, outlet and path (`article_table`) - about 60
-bytes a chunk plus 200 an article, 1.6 GB at 10 million articles of 2.5 chunks... see
-the README's "Scaling out". Vectors, BM25 postings and texts stay in the engine.
+article (12 bytes a chunk once the table is made), and per article its id, date,
+outlet and path (`article_table`, about 150 bytes an article): about 3 GB for 10
+million articles of 13 chunks (the README's "Scaling out"). Vectors, BM25 postings and
+texts stay in the engine.
 """
 
 from __future__ import annotations
@@ -290,7 +291,9 @@ class MilvusStore:
         ids = np.array([int(h["id"]) for h in found], dtype=np.int64)
         scores = np.array([float(h["distance"]) for h in found], dtype=np.float32)
         rows = np.searchsorted(self.chunk_ids, ids)
-        if allowed is not None and len(rows):  # the expression said it; the mask agrees
+        # With `where` the engine applied the eligibility; without it the mask filters
+        # the engine's top k afterwards (fewer rows).
+        if allowed is not None and len(rows):
             keep = allowed[rows]
             rows, scores = rows[keep], scores[keep]
         return DenseResult(rows.astype(np.int64), scores, None)
