@@ -52,7 +52,8 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     na = api(args)
     bar = CliProgress(enabled=not args.quiet and not args.json)
-    print(f"Indexing {na.corpus} into {na.store_dir}", file=sys.stderr)
+    target = f"Milvus at {na.settings.location().uri()}" if na.settings.backend == "milvus" else na.store_dir
+    print(f"Indexing {na.corpus} into {target}", file=sys.stderr)
     try:
         with stop_on_signals():
             report = na.build_index(rebuild=args.rebuild, progress=bar, ray_address=args.ray)
