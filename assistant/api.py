@@ -23,12 +23,13 @@ from assistant.errors import EngineError
 from assistant.retriever import Filters, Retriever, SearchResult
 from assistant.session import ChatSession, Turn, rewrite_followup, save_session
 from assistant.timecues import TimeWindow
-from index.builder import BuildProgress, BuildReport, build_index, diff_articles, live_generation, spec_for
+from index import backend
+from index.backend import StoreBackend
+from index.builder import BuildProgress, BuildReport, diff_articles, spec_for
 from index.chunker import ChunkerSettings
 from index.embedder import Embedder
 from index.encoders import make_embedder
 from index.errors import NewsAssistantError
-from index.store import Store
 from index.watch import WatchEvent, WatchSettings
 
 if TYPE_CHECKING:
@@ -42,10 +43,10 @@ class NewsAssistant:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder: Embedder = embedder or make_embedder(settings.embedder)
-        self._store: Store | None = None
+        self._store: StoreBackend | None = None
         self._retriever: Retriever | None = None
         self._lock = threading.RLock()
-        self._generations: dict[int, Store] = {}
+        self._generations: dict[int, StoreBackend] = {}
         # Builds of one assistant (Ctrl+R and the folder watcher in the chat) take turns
         # instead of refusing each other: the store's flock is per open file, not per process.
         self._building = threading.Lock()
@@ -67,11 +68,14 @@ class NewsAssistant:
     def chunker(self) -> ChunkerSettings:
         return ChunkerSettings(max_tokens=self.settings.chunk_tokens)
 
-    def build_index(self, rebuild: bool = False, progress: BuildProgress | None = None) -> BuildReport:
+    def build_index(self, rebuild: bool = False, progress: BuildProgress | None = None,
+                    ray_address: str | None = None) -> BuildReport:
+        """Bring the index in line with the corpus; `ray_address` runs the embedding
+        stage on Ray (`index.fanout`)."""
         with self._building:
-            return build_index(
-                self.corpus, self.store_dir, self.embedder, self.chunker,
-                rebuild=rebuild, max_bytes=self.settings.max_bytes, progress=progress,
+            return backend.build(
+                self.corpus, self.settings.location(), self.embedder, self.chunker,
+                rebuild=rebuild, max_bytes=self.settings.max_bytes, progress=progress, ray_address=ray_address,
             )
 
     def watch(self, on_event: Callable[[WatchEvent], None], stop: threading.Event, *,
@@ -87,16 +91,17 @@ class NewsAssistant:
     def live_generation(self) -> int | None:
         """The number of the generation readers use now (None: no index yet), read
         without opening it: what a stopped or failed build says is still in use."""
-        gen = live_generation(self.store_dir)
-        return int(gen.name.removeprefix("gen-")) if gen is not None else None
+        try:
+            return backend.live_generation_number(self.settings.location())
+        except NewsAssistantError:
+            return None
 
-    def store(self) -> Store:
+    def store(self) -> StoreBackend:
         """The live generation, reopened when a build has published a newer one."""
         with self._lock:
             if self._store is None or not self._store.is_current():
-                fresh = Store.open(self.store_dir, spec_for(self.embedder, self.chunker))
-                fresh.vectors()  # fail now, with a clear message, if the files are damaged
-                fresh.keyword()
+                fresh = backend.open_store(self.settings.location(), spec_for(self.embedder, self.chunker))
+                fresh.check()  # fail now, with a clear message, if the index is damaged
                 # The replaced store is not closed here: an answer in another thread may
                 # still be reading it. Its SQLite connection closes when the last
                 # reference goes.
@@ -116,7 +121,7 @@ class NewsAssistant:
             return self._retriever
 
     def status(self) -> dict[str, Any]:
-        return self.store().describe()
+        return {"backend": self.settings.backend, **self.store().describe()}
 
     def pending_changes(self) -> dict[str, int]:
         """What a build would do now, without embedding anything (for "index is stale")."""
@@ -204,7 +209,7 @@ class NewsAssistant:
         return answer
 
     @staticmethod
-    def _assessor(store: Store, window: TimeWindow | None) -> Assess:
+    def _assessor(store: StoreBackend, window: TimeWindow | None) -> Assess:
         """Answerability judged with the keyword index's own reading of text."""
         from assistant.answer.answerability import assess
         from index.keyword import tokenize
@@ -216,13 +221,13 @@ class NewsAssistant:
         """The text of every article `answer` cites, from the generation its quotes were
         checked against while that generation is still at hand, else from the live one
         (where the chat says of each quote whether it still stands there)."""
-        store: Store | None = None
+        store: StoreBackend | None = None
         with self._lock:
             if answer.generation is not None:
                 store = self._generations.get(answer.generation)
                 if store is None:
                     try:
-                        store = Store.open_generation(self.store_dir, answer.generation)
+                        store = backend.open_generation(self.settings.location(), answer.generation)
                     except NewsAssistantError:
                         store = None
             if store is None:

@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("index", parents=[common], help="bring the index in line with the article folder")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    p.add_argument("--ray", metavar="ADDRESS", help="embed on Ray: auto (a local Ray) or ray://head:10001 (needs the ray extra)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_index)
@@ -53,10 +54,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     na = api(args)
     bar = CliProgress(enabled=not args.quiet and not args.json)
-    print(f"Indexing {na.corpus} into {na.store_dir}", file=sys.stderr)
+    target = f"Milvus at {na.settings.location().uri()}" if na.settings.backend == "milvus" else na.store_dir
+    print(f"Indexing {na.corpus} into {target}", file=sys.stderr)
     try:
         with stop_on_signals():
-            report = na.build_index(rebuild=args.rebuild, progress=bar)
+            report = na.build_index(rebuild=args.rebuild, progress=bar, ray_address=args.ray)
     except Stopped as stopped:
         bar.close()
         print(f"error: the build stopped on {stopped.name}; {_still_live(na)}", file=sys.stderr)

@@ -29,7 +29,6 @@ budget, by `assistant.context.build_context`.
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -41,7 +40,8 @@ from assistant.stories import Profile, StoryArticle, StorySettings, TermStats, g
 from assistant.timecues import TimeWindow, find_time_window, question_time_kind
 from index.embedder import Embedder
 from index.ann import DenseResult, top_k
-from index.store import ArticleRecord, ChunkRecord, Store
+from index.backend import StoreBackend, Where, path_matches
+from index.store import ArticleRecord, ChunkRecord
 
 RRF_K = 60
 TERM_SAMPLE = 20_000
@@ -135,7 +135,7 @@ class RetrieverSettings:
 
 
 class Retriever:
-    def __init__(self, store: Store, embedder: Embedder, settings: RetrieverSettings = RetrieverSettings()) -> None:
+    def __init__(self, store: StoreBackend, embedder: Embedder, settings: RetrieverSettings = RetrieverSettings()) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
@@ -240,18 +240,17 @@ class Retriever:
             ok &= np.array([s in wanted for s in self._article_source], dtype=bool)
         if filters.path_glob:
             pat = filters.path_glob
-            ok &= np.array([fnmatch.fnmatch(p, pat) or fnmatch.fnmatch(p.rsplit("/", 1)[-1], pat)
-                            for p in self._article_path], dtype=bool)
+            ok &= np.array([path_matches(p, pat) for p in self._article_path], dtype=bool)
         return ok, int(future.sum())
 
     # -- scoring ----------------------------------------------------------------------
     def _candidates(self, query_vector: np.ndarray, eligible_rows: np.ndarray,
-                    keyword: np.ndarray, n: int, every: np.ndarray | None) -> "_Candidates":
+                    keyword: np.ndarray, n: int, every: np.ndarray | None, where: Where | None = None) -> "_Candidates":
         """The union of the `n` best eligible rows by dense similarity (the eligibility
         applied inside the search) and the `n` best by BM25, with both scores and both
         ranks; a row in only one list gets its rank in the other from `_ranks`."""
         if every is None:
-            found = self.store.dense_search(query_vector, n, eligible_rows)
+            found = self.store.dense_search(query_vector, n, eligible_rows, where=where)
         else:  # widening an exact search: every score is known already
             top = top_k(every, n)
             found = DenseResult(top, every[top], every)
@@ -323,7 +322,8 @@ class Retriever:
             return result
         if query_vector is None:
             query_vector = self.embedder.embed([query])[0]
-        keyword = self.store.keyword().scores(query)
+        where = _where(as_of, filters)
+        keyword = self.store.keyword().scores(query, where)
         result.keyword_scores = keyword
         prior = self._cached(("prior", as_of, window), lambda: self._time_prior(as_of, window))
         kind = question_time_kind(query, window, as_of)
@@ -331,7 +331,7 @@ class Retriever:
         top_prior = float(prior[ok_articles].max())
         every = None
         while True:
-            c = self._candidates(query_vector, eligible_rows, keyword, n, every)
+            c = self._candidates(query_vector, eligible_rows, keyword, n, every, where)
             every = c.dense_every
             score = self._with_prior(self.fuse(c), prior[self._row_article[c.rows]])
             result.hits = self._select(c.rows, score, c.dense, c.keyword, k, kind, window)
@@ -363,6 +363,7 @@ class Retriever:
         `story_repeat_weight`**(n-1) of the score they were handed."""
         s = self.settings
         settings = StorySettings(min_similarity=s.story_similarity, span_days=s.story_span_days)
+        self._load_profiles(ranked)  # in one read of the store, not one per article
         stories = group_stories([self.story_article(a) for a in ranked], settings)
         pos = self._article_pos
         new_score: dict[int, float] = {}
@@ -485,6 +486,16 @@ class _Candidates:
     dense_listed: int
     keyword_listed: int
     dense_every: np.ndarray | None  # every row's dense score, when the search was exact
+
+
+def _where(as_of: date, filters: Filters) -> Where:
+    """The eligibility as conditions, for stores whose engine filters by expression."""
+    return Where(
+        as_of_day=as_of.toordinal(),
+        day_from=filters.date_from.toordinal() if filters.date_from else None,
+        day_to=filters.date_to.toordinal() if filters.date_to else None,
+        sources=tuple(sorted({s.lower() for s in filters.sources})), path_glob=filters.path_glob,
+    )
 
 
 def _window(k: int) -> int:

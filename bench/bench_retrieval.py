@@ -2,6 +2,7 @@
 
     ./dev bench-retrieval [--eval DIR] [--store DIR] [--embedder minilm-int8|minilm-fp32]
                           [--k 10] [--no-answers] [--ablations] [--budget 1000] [--set KNOB=VALUE ...]
+                          [--backend embedded|milvus]
 
 Indexes the set's articles (incrementally, into a store outside the repo), then asks
 each question with its quiz date as the as-of date and reports hit@1/5/10 (a gold
@@ -12,7 +13,9 @@ context does not win by size alone), the share of extractive answers (over that
 context) containing the answer's text, and query latency (search only; the context
 is timed separately). `--ablations` runs the default and the variants without story
 grouping, without the freshness rule and without passage re-selection in one process,
-so their latencies are comparable. Writes bench/results/retrieval.json.
+so their latencies are comparable. `--backend milvus` also builds the same articles
+into a Milvus Lite store (the milvus extra) and prints both backends side by side
+(quality, query latency, build time). Writes bench/results/retrieval.json.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ def main() -> int:
     ap.add_argument("--show-misses", action="store_true")
     ap.add_argument("--ablations", action="store_true", help="also run without stories / freshness / re-selection")
     ap.add_argument("--budget", type=int, default=0, help="context budget in tokens (default: the module's)")
+    ap.add_argument("--backend", choices=["embedded", "milvus"], default="embedded",
+                    help="milvus: measure the Milvus store beside the embedded one")
     args = ap.parse_args()
     if not (args.eval / "questions.jsonl").exists():
         print(f"no evaluation set at {args.eval}", file=sys.stderr)
@@ -71,7 +76,14 @@ def main() -> int:
 
     na = NewsAssistant(load_settings({"corpus": args.eval / "articles", "store": store, "embedder": args.embedder}))
     report = na.build_index()
-    print(f"index: {report.articles} articles, {report.chunks} chunks (embedded {report.embedded_chunks} now)")
+    print(f"index: {report.articles} articles, {report.chunks} chunks (embedded {report.embedded_chunks} now, {report.seconds:.1f} s)")
+    stores = [("embedded", na, report)]
+    if args.backend == "milvus":
+        milvus = NewsAssistant(load_settings({"corpus": args.eval / "articles", "store": Path(f"{store}-milvus"),
+                                              "embedder": args.embedder, "backend": "milvus"}), na.embedder)
+        mreport = milvus.build_index()
+        print(f"milvus: {mreport.articles} articles, {mreport.chunks} chunks (embedded {mreport.embedded_chunks} now, {mreport.seconds:.1f} s)")
+        stores.append(("milvus", milvus, mreport))
     overrides = {}
     for kv in args.set:
         key, _, value = kv.partition("=")
@@ -96,20 +108,23 @@ def main() -> int:
 
         answerer = ExtractiveEngine(na.embedder)
     results = []
-    for name, knobs, ctx in runs:
-        retriever = Retriever(na.store(), na.embedder, RetrieverSettings(**knobs))
-        out = run(questions, retriever, args.k, budget, ctx.get("reselect", True),
-                  answerer if ctx.get("answers") else None, args.show_misses)
-        out.update(name=name, settings=RetrieverSettings(**knobs).__dict__, budget_tokens=budget)
-        results.append(out)
-        print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items() if k != "settings"}))
+    for backend, assistant, built in stores:
+        for name, knobs, ctx in runs:
+            retriever = Retriever(assistant.store(), na.embedder, RetrieverSettings(**knobs))
+            out = run(questions, retriever, args.k, budget, ctx.get("reselect", True),
+                      answerer if ctx.get("answers") else None, args.show_misses)
+            label = f"{backend}: {name}" if len(stores) > 1 else name
+            out.update(name=label, settings=RetrieverSettings(**knobs).__dict__, budget_tokens=budget, backend=backend,
+                       build_seconds=built.seconds, built_chunks=built.embedded_chunks)
+            results.append(out)
+            print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in out.items() if k != "settings"}))
     print()
-    print("| retrieval | hit@1 | hit@5 | hit@10 | MRR@10 | answer@5 | answer@600 | answer@1000 | extractive | p50 ms |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| retrieval | hit@1 | hit@5 | hit@10 | MRR@10 | answer@5 | answer@600 | answer@1000 | extractive | p50 ms | p95 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         ext = f"{r['extractive_answer_contains']:.3f}" if r["extractive_answer_contains"] is not None else "–"
         print(f"| {r['name']} | {r['hit@1']:.3f} | {r['hit@5']:.3f} | {r['hit@10']:.3f} | {r['mrr@10']:.3f} | "
-              f"{r['answer@5']:.3f} | {r['answer@600']:.3f} | {r['answer@1000']:.3f} | {ext} | {r['latency_p50_ms']:.1f} |")
+              f"{r['answer@5']:.3f} | {r['answer@600']:.3f} | {r['answer@1000']:.3f} | {ext} | {r['latency_p50_ms']:.1f} | {r['latency_p95_ms']:.1f} |")
     (ROOT / "bench/results").mkdir(parents=True, exist_ok=True)
     (ROOT / "bench/results/retrieval.json").write_text(json.dumps(results, indent=2))
     return 0

@@ -28,6 +28,7 @@ from index.chunker import Chunk, ChunkerSettings, chunk_text
 from index.corpus import ScanResult, SkippedFile, check_corpus, scan_corpus
 from index.embedder import Embedder, embedding_input
 from index.errors import StoreError, StoreLockedError
+from index.fanout import embed_texts
 from index.injection import DETECTOR_VERSION, flags_of_article
 from index.writes import MB, check_writable, require_free_space, write_faiss, write_file_atomic, writing
 from index.keyword import build_bm25
@@ -229,6 +230,7 @@ def build_index(
     max_bytes: int = DEFAULT_MAX_BYTES,
     progress: BuildProgress | None = None,
     ann_settings: ann.AnnSettings = ann.AnnSettings(),
+    ray_address: str | None = None,
 ) -> BuildReport:
     started = time.perf_counter()
     report = BuildReport()
@@ -263,7 +265,7 @@ def build_index(
             # Nothing published: every generation stays (a chat may read the older one).
             return report
         _publish(corpus, root, embedder, chunker, spec, scan, previous, report, progress, _next_chunk_id(live), ann_settings,
-                 redetect)
+                 redetect, ray_address)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -348,7 +350,7 @@ def _readable_hashes(gen: Path | None) -> dict[str, str]:
 
 def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: Path | None,
              report: BuildReport, progress: BuildProgress | None, first_chunk_id: int,
-             ann_settings: ann.AnnSettings, redetect: bool = False) -> None:
+             ann_settings: ann.AnnSettings, redetect: bool = False, ray_address: str | None = None) -> None:
     import faiss
 
     to_embed = [scan.articles[i] for i in report.added + report.changed]
@@ -357,7 +359,7 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
     # Before minutes of embedding, not after: will the new generation fit?
     chunks_after = _kept_chunks(previous, report.changed + report.removed) + len(texts)
     require_free_space(root, _space_needed(previous, chunks_after), "the new index", ELSEWHERE, _kept(root))
-    vectors = embedder.embed(texts, (lambda d, t: progress("embedding", d, t)) if progress else None)
+    vectors = embed_texts(embedder, texts, (lambda d, t: progress("embedding", d, t)) if progress else None, ray_address)
     report.embedded_chunks = len(texts)
     if progress:
         progress("writing", 0, 1)

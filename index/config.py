@@ -13,6 +13,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from index import locations
+from index.backend_types import StoreLocation
 from index.errors import ConfigError
 
 ENV_PREFIX = "NEWS_ASSISTANT_"
@@ -29,6 +30,20 @@ class IndexSettings(BaseModel):
         "minilm-int8", description="Encoder for chunks and queries: all-MiniLM-L6-v2 quantised to int8 "
         "(ONNX Runtime, made once from the packaged weights) or the original fp32 (PyTorch). An index "
         "records which one built it.")
+
+    backend: Literal["embedded", "milvus"] = Field(
+        "embedded", description="Where the index lives: files in the index folder (embedded), or Milvus "
+        "(the milvus extra; see milvus_uri).")
+    milvus_uri: str | None = Field(
+        None, description="Milvus to use with backend = milvus: a path ending in .db is a Milvus Lite file, "
+        "http://host:19530 a server or cluster (token from $MILVUS_TOKEN, or $MILVUS_USER and $MILVUS_PASSWORD). "
+        "Default: milvus.db in the index folder.")
+    milvus_collection: str = Field(
+        "news_assistant", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,150}$",
+        description="Name of the index in Milvus (an alias; its generations are collections named after it).")
+
+    def location(self) -> StoreLocation:
+        return StoreLocation(self.store_dir(), self.backend, self.milvus_uri, self.milvus_collection)
 
     def corpus_dir(self) -> Path:
         return (self.corpus or locations.data_dir() / "articles").expanduser()

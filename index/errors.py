@@ -64,6 +64,12 @@ class StoreLockedError(StoreError):
     remedy = None
 
 
+class EmbeddingError(NewsAssistantError):
+    """The embedding stage failed (on Ray: after Ray's own retries); nothing was published."""
+
+    title = "Embedding failed"
+
+
 class WriteError(NewsAssistantError):
     """A place the program writes to cannot take the write: the disk is full, the place
     is not writable, or it is the wrong kind of thing (a file where a folder belongs).

@@ -61,7 +61,9 @@ class KeywordIndex:
             out[t] = float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
         return out
 
-    def scores(self, query: str) -> np.ndarray:
+    def scores(self, query: str, where: object = None) -> np.ndarray:
+        """`where` is for engines that filter inside the search (`index.backend.Where`);
+        every row is scored here, the retriever masks them."""
         if self._bm25 is None:
             return np.zeros(0, dtype=np.float32)
         bm25 = self._bm25

@@ -258,6 +258,11 @@ class Store:
             self._vectors = index
         return self._vectors
 
+    def check(self) -> None:
+        """Fail now, with a clear message, if the generation's files are damaged."""
+        self.vectors()
+        self.keyword()
+
     def keyword(self):
         if self._keyword is None:
             from index.keyword import KeywordIndex
@@ -306,9 +311,11 @@ class Store:
         return self._approximate
 
     def dense_search(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None,
-                     settings: ann.AnnSettings = ann.AnnSettings()) -> ann.DenseResult:
+                     settings: ann.AnnSettings = ann.AnnSettings(), where: object = None) -> ann.DenseResult:
         """The `k` rows most similar to the query among the `allowed` ones (a boolean
-        mask over rows; None: all), best first."""
+        mask over rows; None: all), best first. `where` (the same eligibility as
+        conditions, `index.backend.Where`) is for engines that filter by expression; the
+        mask says it all here."""
         n = len(self.chunk_ids)
         if n == 0 or k <= 0 or (allowed is not None and not allowed.any()):
             return ann.DenseResult(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), None)

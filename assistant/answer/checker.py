@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from assistant.answer.grounding import Verify
 from assistant.answer.text import quote_at
 from assistant.answer.types import Answer, Citation
-from index.store import Store
+from index.backend import StoreBackend
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class QuoteProblem:
     reason: str
 
 
-def verifier(store: Store) -> Verify:
+def verifier(store: StoreBackend) -> Verify:
     """A check of citations against `store`, reading each article once."""
     texts: dict[str, str] = {}
 
@@ -31,7 +31,7 @@ def verifier(store: Store) -> Verify:
     return verify
 
 
-def check_answer(answer: Answer, store: Store) -> list[QuoteProblem]:
+def check_answer(answer: Answer, store: StoreBackend) -> list[QuoteProblem]:
     problems = []
     for c in answer.citations:
         text = store.article_text(c.article_id)

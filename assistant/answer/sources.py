@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from assistant.answer.types import Citation
-from index.store import Store
+from index.backend import StoreBackend
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class SourceText:
     hidden: tuple[str, ...] = ()
 
 
-def source_texts(store: Store | None, citations: Iterable[Citation]) -> dict[int, SourceText]:
+def source_texts(store: StoreBackend | None, citations: Iterable[Citation]) -> dict[int, SourceText]:
     """Article text per citation number (one read per article)."""
     citations = list(citations)
     by_article: dict[str, str | None] = {}
