@@ -26,9 +26,22 @@ _CONTINUATION = re.compile(r"^\s*(and|what about|how about|also|but|so|or|why|wh
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’.-]*[A-Za-z]|[A-Za-z]")
 
 
-def is_followup(question: str) -> bool:
-    content = [w for w in _WORD.findall(question) if w.lower() not in STOPWORDS]
-    return bool(_ANAPHORA.search(question) or _CONTINUATION.search(question) or len(content) <= 2)
+def is_followup(question: str, previous_query: str | None = None) -> bool:
+    """A question that leans on the last one: it points back ("he", "that"), continues
+    ("And the Americans?"), or is too short to stand alone, unless it names someone or
+    something the last search did not (a new topic: "What did Grushko say about the
+    talks?" after a question about a harbour)."""
+    if _ANAPHORA.search(question) or _CONTINUATION.search(question):
+        return True
+    words = _WORD.findall(question)
+    content = [w for w in words if w.lower() not in STOPWORDS]
+    if len(content) > 2:
+        return False
+    if previous_query is None:
+        return True
+    before = {w.lower() for w in _WORD.findall(previous_query)}
+    names = [w for w in words[1:] if w[0].isupper() and w.lower() not in STOPWORDS]
+    return not any(n.lower() not in before for n in names)
 
 
 def carry_over_terms(previous_query: str, question: str) -> list[str]:
@@ -47,7 +60,7 @@ def carry_over_terms(previous_query: str, question: str) -> list[str]:
 
 def rewrite_followup(question: str, previous_queries: list[str]) -> str:
     """Without a model: a follow-up keeps the names and topic of the last search."""
-    if not previous_queries or not is_followup(question):
+    if not previous_queries or not is_followup(question, previous_queries[-1]):
         return question
     extra = carry_over_terms(previous_queries[-1], question)
     return f"{question} {' '.join(extra)}".strip() if extra else question

@@ -38,6 +38,15 @@ def test_is_followup(question, expected):
     assert is_followup(question) is expected
 
 
+def test_a_short_question_naming_a_new_topic_is_not_a_follow_up():
+    harbour = "When did the harbour of Saltmarsh reopen?"
+    assert not is_followup("What did Grushko say about the talks?", harbour)
+    assert rewrite_followup("What did Grushko say about the talks?", [harbour]) == "What did Grushko say about the talks?"
+    # Naming what the last search named, or nothing at all, still leans on it.
+    assert is_followup("What did Grushko say?", FIRST) and is_followup("Why?", FIRST)
+    assert is_followup("What about Sherman?", FIRST)  # "what about": a continuation
+
+
 def test_rewrite_carries_names_and_topic_of_the_last_search():
     q = rewrite_followup("What did he say after that?", [FIRST])
     assert q.startswith("What did he say after that?")
