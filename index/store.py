@@ -240,27 +240,31 @@ class Store:
     # -- vectors and keywords --------------------------------------------------
     def vectors(self):
         if self._vectors is None:
-            import faiss
-
             path = self.gen / VECTORS
-            try:
-                index = faiss.read_index(str(path))
-            except RuntimeError:
-                # FAISS's own message is a C++ signature ("Error in void faiss::read_xb_vector
-                # (VectorT&, IOReader*) [with ...]"); say what the user can see instead.
-                what = "is damaged (truncated or not a vector index)" if path.exists() else "is missing"
-                raise StoreCorruptError(f"the vector file {path} {what}", hint=REBUILD_HINT) from None
-            if index.ntotal != len(self.chunk_ids):
-                raise StoreCorruptError(
-                    f"the vector file {path} holds {index.ntotal} vectors for {len(self.chunk_ids)} chunks",
-                    hint=REBUILD_HINT,
-                )
-            self._vectors = index
+            # FAISS's own message is a C++ signature ("Error in void faiss::read_xb_vector
+            # (VectorT&, IOReader*) [with ...]"); say what the user can see instead.
+            what = "is damaged (truncated or not a vector index)" if path.exists() else "is missing"
+            self._vectors = self._read_faiss(path, "the vector file", what)
         return self._vectors
 
+    def _read_faiss(self, path: Path, label: str, damaged: str = "is damaged"):
+        """A FAISS file of this generation, which must hold one vector per chunk."""
+        import faiss
+
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError:
+            raise StoreCorruptError(f"{label} {path} {damaged}", hint=REBUILD_HINT) from None
+        if index.ntotal != len(self.chunk_ids):
+            raise StoreCorruptError(
+                f"{label} {path} holds {index.ntotal} vectors for {len(self.chunk_ids)} chunks", hint=REBUILD_HINT)
+        return index
+
     def check(self) -> None:
-        """Fail now, with a clear message, if the generation's files are damaged."""
-        self.vectors()
+        """Fail now, with a clear message, if the generation's files are damaged: the
+        vectors queries search (a large store's IVF index; its flat file stays unread)
+        and the keyword index."""
+        self._ivf() if self._approximate else self.vectors()
         self.keyword()
 
     def keyword(self):
@@ -282,19 +286,7 @@ class Store:
 
     def _ivf(self):
         if self._ann is None:
-            import faiss
-
-            path = self.gen / ann.ANN
-            try:
-                index = faiss.read_index(str(path))
-            except RuntimeError:
-                raise StoreCorruptError(f"the vector index {path} is damaged", hint=REBUILD_HINT) from None
-            if index.ntotal != len(self.chunk_ids):
-                raise StoreCorruptError(
-                    f"the vector index {path} holds {index.ntotal} vectors for {len(self.chunk_ids)} chunks",
-                    hint=REBUILD_HINT,
-                )
-            self._ann = index
+            self._ann = self._read_faiss(self.gen / ann.ANN, "the vector index")
         return self._ann
 
     def _flat(self) -> tuple[np.ndarray, np.ndarray | None]:

@@ -121,6 +121,12 @@ def test_a_large_store_searches_an_ivf_index_with_eligibility_inside(ivf_store, 
         filtered = store.dense_search(vector, 50, half, settings=small)
         assert len(filtered.rows) == 50 and half[filtered.rows].all()
     assert agree >= 17
+    # The query side of a large store never reads the flat vectors, not even to check it.
+    shutil.copytree(tmp / "store", tmp / "no-flat")
+    no_flat = Store.open(tmp / "no-flat")
+    (no_flat.gen / "vectors.faiss").unlink()
+    no_flat.check()
+    assert len(no_flat.dense_search(int8.embed(queries[:1])[0], 5, settings=small).rows) == 5
 
 
 def test_an_update_reuses_the_ivf_index_and_finds_the_new_article(ivf_store, int8, eval_articles):
