@@ -36,6 +36,7 @@ from typing import Sequence
 
 import numpy as np
 
+from assistant.candidates import Candidates, rank_rows
 from assistant.stories import Profile, StoryArticle, StorySettings, TermStats, group_stories, profile_text
 from assistant.timecues import TimeWindow, find_time_window, question_time_kind
 from index.embedder import Embedder
@@ -245,10 +246,10 @@ class Retriever:
 
     # -- scoring ----------------------------------------------------------------------
     def _candidates(self, query_vector: np.ndarray, eligible_rows: np.ndarray,
-                    keyword: np.ndarray, n: int, every: np.ndarray | None, where: Where | None = None) -> "_Candidates":
+                    keyword: np.ndarray, n: int, every: np.ndarray | None, where: Where | None = None) -> Candidates:
         """The union of the `n` best eligible rows by dense similarity (the eligibility
         applied inside the search) and the `n` best by BM25, with both scores and both
-        ranks; a row in only one list gets its rank in the other from `_ranks`."""
+        ranks; a row in only one list gets its rank in the other from `rank_rows`."""
         if every is None:
             found = self.store.dense_search(query_vector, n, eligible_rows, where=where)
         else:  # widening an exact search: every score is known already
@@ -267,14 +268,14 @@ class Retriever:
             off = rows[~in_dense]
             dense[~in_dense] = found.every[off] if found.every is not None else self.store.dense_scores_at(query_vector, off)
         kw = keyword[rows] if keyword.size else np.zeros(len(rows), dtype=np.float32)
-        dense_rank = _ranks(rows, dense_rows, dense, found.every)
+        dense_rank = rank_rows(rows, dense_rows, dense, found.every)
         # Exact ranks where the dense side is exact; past the IVF threshold the result is
         # approximate anyway, and counting ranks over a million BM25 scores is not free.
         exact = found.every is not None and keyword.size
-        keyword_rank = _ranks(rows, kw_rows, kw, np.where(eligible_rows & (keyword > 0), keyword, -np.inf) if exact else None)
-        return _Candidates(rows, dense, kw, dense_rank, keyword_rank, len(dense_rows), len(kw_rows), found.every)
+        keyword_rank = rank_rows(rows, kw_rows, kw, np.where(eligible_rows & (keyword > 0), keyword, -np.inf) if exact else None)
+        return Candidates(rows, dense, kw, dense_rank, keyword_rank, len(dense_rows), len(kw_rows), found.every)
 
-    def fuse(self, c: "_Candidates") -> np.ndarray:
+    def fuse(self, c: Candidates) -> np.ndarray:
         """Reciprocal-rank fusion: 1/(k + rank) per ranking, weighted. A chunk with no
         query word gets no keyword contribution at all."""
         s = self.settings
@@ -340,7 +341,7 @@ class Retriever:
                 return result
             n *= 4
 
-    def _complete(self, c: "_Candidates", score: np.ndarray, top_prior: float, filled: bool, k: int) -> bool:
+    def _complete(self, c: Candidates, score: np.ndarray, top_prior: float, filled: bool, k: int) -> bool:
         """Whether the candidates hold every row the selection could have used: the
         `_window(k)` best rows it reads all score above anything a row in neither list
         could score (its ranks are past both lists', which bounds its fused score), and
@@ -473,21 +474,6 @@ class Retriever:
         return self.embedder.embed(list(queries))
 
 
-@dataclass(frozen=True)
-class _Candidates:
-    """The rows one query scores (ascending), with their scores and ranks, and how long
-    each ranking's list was (rows past it hold later ranks)."""
-
-    rows: np.ndarray
-    dense: np.ndarray
-    keyword: np.ndarray
-    dense_rank: np.ndarray
-    keyword_rank: np.ndarray
-    dense_listed: int
-    keyword_listed: int
-    dense_every: np.ndarray | None  # every row's dense score, when the search was exact
-
-
 def _where(as_of: date, filters: Filters) -> Where:
     """The eligibility as conditions, for stores whose engine filters by expression."""
     return Where(
@@ -502,53 +488,6 @@ def _window(k: int) -> int:
     """How many of the best rows the selection reads for its articles (best and second
     chunks, the story pool)."""
     return max(400, 40 * k)
-
-
-def _ranks(rows: np.ndarray, listed: np.ndarray, scores: np.ndarray, every: np.ndarray | None) -> np.ndarray:
-    """1-based ranks of the candidate `rows` in one ranking, in which eligible rows are
-    ordered by descending score, ties by row. The `listed` rows (best first) hold
-    1..len(listed). The others' exact ranks are counted from `every` (each row's score,
-    -inf when not ranked) when given; without it (an approximate search) they follow
-    the list's end in score order, a bound on what they would have scored."""
-    ranks = np.empty(len(rows), dtype=np.float64)
-    at = np.searchsorted(rows, listed)
-    ranks[at] = np.arange(1, len(listed) + 1)
-    rest = np.ones(len(rows), dtype=bool)
-    rest[at] = False
-    others = np.flatnonzero(rest)
-    if not others.size:
-        return ranks
-    if every is None:
-        others = others[np.argsort(-scores[others], kind="stable")]
-        ranks[others] = len(listed) + 1 + np.arange(len(others))
-        return ranks
-    # Rows without a rank in this ranking (no query word) keep the list-end rank: the
-    # fusion gives them nothing from it anyway.
-    ranks[others] = len(listed) + 1
-    values = scores[others].astype(every.dtype)
-    keep = np.isfinite(every[rows[others]])
-    others, values = others[keep], values[keep]
-    if not others.size:
-        return ranks
-    order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
-    # Only rows scoring at least the lowest value can rank ahead of any of them. For
-    # each, how many values lie below it: it ranks ahead of every one of those.
-    ranked = np.flatnonzero(every >= sorted_values[0])
-    scored = every[ranked]
-    below = np.searchsorted(sorted_values, scored, side="left")
-    at_least = np.cumsum(np.bincount(below, minlength=len(values) + 1)[::-1])[::-1]  # [i]: rows with below >= i
-    greater = at_least[1:]  # [i]: rows scoring above sorted_values[i]
-    # Equal scores (a syndicated copy) go lower row first: add, for each value, the
-    # ranked rows of that same score with a lower row, counted through one sorted key
-    # (group of the value, row).
-    tied = sorted_values[np.minimum(below, len(values) - 1)] == scored
-    span = len(every) + 1
-    keys = np.sort(below[tied].astype(np.int64) * span + ranked[tied])
-    group = np.searchsorted(sorted_values, sorted_values, side="left").astype(np.int64) * span
-    counts = greater + np.searchsorted(keys, group + rows[others[order]]) - np.searchsorted(keys, group)
-    ranks[others[order]] = 1 + counts
-    return ranks
 
 
 _TOKEN = re.compile(r"\w+")

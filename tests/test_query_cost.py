@@ -75,7 +75,7 @@ def test_candidates_give_the_results_of_scoring_every_chunk(sliced, filters):
 def test_a_row_outside_both_lists_gets_its_exact_rank(sliced):
     """The ranks the fusion uses for rows that one list left out are the ranks they hold
     among every eligible row (ties: lower row first)."""
-    from assistant.retriever import _ranks
+    from assistant.candidates import rank_rows as _ranks
 
     rng = np.random.default_rng(1)
     every = rng.integers(0, 20, size=300).astype(np.float32)  # many ties
