@@ -5,12 +5,10 @@ Pipeline for one query over the live generation:
 1. eligibility: articles dated after the as-of date are out, as are those outside the
    filters (date range, outlet, file pattern);
 2. candidates: the best `candidates` eligible chunks by dense similarity (FAISS, with
-   the eligibility applied inside the search) and the best by BM25; only their union is
-   scored further. Below the IVF threshold (`index.ann`) the dense search is exact and
-   the union is widened until no chunk outside it could reach the top k, so results
-   equal those of scoring every chunk;
-3. fusion: reciprocal-rank fusion of the dense and BM25 rankings, with the dense
-   score as tie-breaker (see `fuse`);
+   the eligibility applied inside the search: exact below the IVF threshold of
+   `index.ann`) and the best by BM25; only their union is scored further;
+3. fusion: reciprocal-rank fusion of the two lists (`assistant.candidates`), with the
+   dense score as tie-breaker (see `fuse`);
 4. time: a question's time cue ("this week", "in March") boosts articles in its
    window; without a cue, a mild recency prior relative to the as-of date applies;
 5. articles: a chunk's article is ranked by its best chunk, so results are one passage
@@ -36,11 +34,10 @@ from typing import Sequence
 
 import numpy as np
 
-from assistant.candidates import Candidates, rank_rows
+from assistant.candidates import Candidates, rank_rows, top_rows
 from assistant.stories import Profile, StoryArticle, StorySettings, TermStats, group_stories, profile_text
 from assistant.timecues import TimeWindow, find_time_window, question_time_kind
 from index.embedder import Embedder
-from index.ann import DenseResult, top_k
 from index.backend import StoreBackend, Where, path_matches
 from index.store import ArticleRecord, ChunkRecord
 
@@ -130,8 +127,7 @@ class RetrieverSettings:
     story_pool: int = 30  # how many leading articles are grouped (at least 3*k)
     story_similarity: float = StorySettings.min_similarity
     story_span_days: int = StorySettings.span_days
-    # Rows taken from each ranking (dense, BM25) per query; a query widens them (x4)
-    # until no row in neither list could change its hits (`Retriever._complete`).
+    # Rows taken from each ranking (dense, BM25) per query, at least `_window(k)`.
     candidates: int = 1000
 
 
@@ -245,43 +241,30 @@ class Retriever:
         return ok, int(future.sum())
 
     # -- scoring ----------------------------------------------------------------------
-    def _candidates(self, query_vector: np.ndarray, eligible_rows: np.ndarray,
-                    keyword: np.ndarray, n: int, every: np.ndarray | None, where: Where | None = None) -> Candidates:
+    def _candidates(self, query_vector: np.ndarray, eligible_rows: np.ndarray, keyword: np.ndarray,
+                    n: int, where: Where | None = None) -> Candidates:
         """The union of the `n` best eligible rows by dense similarity (the eligibility
         applied inside the search) and the `n` best by BM25, with both scores and both
-        ranks; a row in only one list gets its rank in the other from `rank_rows`."""
-        if every is None:
-            found = self.store.dense_search(query_vector, n, eligible_rows, where=where)
-        else:  # widening an exact search: every score is known already
-            top = top_k(every, n)
-            found = DenseResult(top, every[top], every)
+        ranks."""
+        found = self.store.dense_search(query_vector, n, eligible_rows, where=where)
         dense_rows = found.rows
         positive = np.flatnonzero(eligible_rows & (keyword > 0)) if keyword.size else np.zeros(0, dtype=np.int64)
-        if positive.size > n:
-            positive = positive[np.argpartition(-keyword[positive], n - 1)[:n]]
-        kw_rows = positive[np.lexsort((positive, -keyword[positive]))] if positive.size else positive
+        kw_rows = top_rows(positive, keyword[positive], n)
         rows = np.union1d(dense_rows, kw_rows).astype(np.int64)  # row order: ties keep it
         dense = np.empty(len(rows), dtype=np.float32)
-        in_dense = np.isin(rows, dense_rows)
-        dense[np.searchsorted(rows, dense_rows)] = found.scores
-        if (~in_dense).any():
-            off = rows[~in_dense]
-            dense[~in_dense] = found.every[off] if found.every is not None else self.store.dense_scores_at(query_vector, off)
+        in_dense = np.zeros(len(rows), dtype=bool)
+        in_dense[np.searchsorted(rows, dense_rows)] = True
+        dense[in_dense] = found.scores[np.argsort(dense_rows)]
+        if not in_dense.all():  # the tie-breaker and `Hit.dense` of keyword-only rows
+            dense[~in_dense] = self.store.dense_scores_at(query_vector, rows[~in_dense])
         kw = keyword[rows] if keyword.size else np.zeros(len(rows), dtype=np.float32)
-        dense_rank = rank_rows(rows, dense_rows, dense, found.every)
-        # Exact ranks where the dense side is exact; past the IVF threshold the result is
-        # approximate anyway, and counting ranks over a million BM25 scores is not free.
-        exact = found.every is not None and keyword.size
-        keyword_rank = rank_rows(rows, kw_rows, kw, np.where(eligible_rows & (keyword > 0), keyword, -np.inf) if exact else None)
-        return Candidates(rows, dense, kw, dense_rank, keyword_rank, len(dense_rows), len(kw_rows), found.every)
+        return Candidates(rows, dense, kw, rank_rows(rows, dense_rows), rank_rows(rows, kw_rows))
 
     def fuse(self, c: Candidates) -> np.ndarray:
-        """Reciprocal-rank fusion: 1/(k + rank) per ranking, weighted. A chunk with no
-        query word gets no keyword contribution at all."""
+        """Reciprocal-rank fusion: 1/(k + rank) per list, weighted; nothing from a list a
+        row is not in (a chunk with no query word is in no BM25 list)."""
         s = self.settings
-        fused = s.dense_weight / (s.rrf_k + c.dense_rank)
-        if c.keyword.size:
-            fused += np.where(c.keyword > 0, s.keyword_weight / (s.rrf_k + c.keyword_rank), 0.0)
+        fused = s.dense_weight / (s.rrf_k + c.dense_rank) + s.keyword_weight / (s.rrf_k + c.keyword_rank)
         # Rank ties (1st/2nd vs 2nd/1st) are common; the dense score breaks them.
         return fused + 1e-7 * np.clip(c.dense, -1.0, 1.0)
 
@@ -317,7 +300,7 @@ class Retriever:
     ) -> SearchResult:
         as_of = as_of or date.today()
         window = find_time_window(query, as_of)
-        ok_articles, future, eligible_rows, eligible = self._eligibility(as_of, filters)
+        _, future, eligible_rows, eligible = self._eligibility(as_of, filters)
         result = SearchResult(query, as_of, [], window, filters, future)
         if not len(self._row_article) or not query.strip() or not eligible:
             return result
@@ -328,29 +311,10 @@ class Retriever:
         result.keyword_scores = keyword
         prior = self._cached(("prior", as_of, window), lambda: self._time_prior(as_of, window))
         kind = question_time_kind(query, window, as_of)
-        n = max(self.settings.candidates, _window(k))
-        top_prior = float(prior[ok_articles].max())
-        every = None
-        while True:
-            c = self._candidates(query_vector, eligible_rows, keyword, n, every, where)
-            every = c.dense_every
-            score = self._with_prior(self.fuse(c), prior[self._row_article[c.rows]])
-            result.hits = self._select(c.rows, score, c.dense, c.keyword, k, kind, window)
-            # An approximate (IVF) search bounds nothing: its candidates are the answer.
-            if n >= eligible or self.store.approximate() or self._complete(c, score, top_prior, len(result.hits) >= k, k):
-                return result
-            n *= 4
-
-    def _complete(self, c: Candidates, score: np.ndarray, top_prior: float, filled: bool, k: int) -> bool:
-        """Whether the candidates hold every row the selection could have used: the
-        `_window(k)` best rows it reads all score above anything a row in neither list
-        could score (its ranks are past both lists', which bounds its fused score), and
-        the hits did not need the fill-up pass (which reads further rows)."""
-        s = self.settings
-        bound = s.dense_weight / (s.rrf_k + c.dense_listed + 1) + s.keyword_weight / (s.rrf_k + c.keyword_listed + 1)
-        bound = float(self._with_prior(np.array([bound + 1e-7]), np.array([top_prior]))[0])
-        w = _window(k)
-        return filled and len(score) >= w and float(np.partition(score, len(score) - w)[len(score) - w]) > bound
+        c = self._candidates(query_vector, eligible_rows, keyword, max(self.settings.candidates, _window(k)), where)
+        score = self._with_prior(self.fuse(c), prior[self._row_article[c.rows]])
+        result.hits = self._select(c.rows, score, c.dense, c.keyword, k, kind, window)
+        return result
 
     def _story_order(
         self, ranked: list[int], art_score: dict[int, float], kind: str, window: TimeWindow | None

@@ -283,7 +283,7 @@ class MilvusStore:
     # -- vectors and keywords --------------------------------------------------------
     def dense_search(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None,
                      settings: AnnSettings = AnnSettings(), where: Where | None = None) -> DenseResult:
-        empty = DenseResult(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), None)
+        empty = DenseResult(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         if not len(self.chunk_ids) or k <= 0 or (allowed is not None and not allowed.any()):
             return empty
         q = np.asarray(query_vector, dtype=np.float32).ravel().tolist()
@@ -299,7 +299,7 @@ class MilvusStore:
         if allowed is not None and len(rows):
             keep = allowed[rows]
             rows, scores = rows[keep], scores[keep]
-        return DenseResult(rows.astype(np.int64), scores, None)
+        return DenseResult(rows.astype(np.int64), scores)
 
     def dense_scores_at(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
         ids = self.chunk_ids[rows]

@@ -208,6 +208,7 @@ class Store:
         self._matrix: tuple[np.ndarray, np.ndarray | None] | None = None
         self._approximate = (gen / ann.ANN).is_file()
         self._last_selector: tuple[np.ndarray, ann.Selector] | None = None
+        self._half_scan: ann.HalfScan | None = None
         self._keyword = None
 
     @classmethod
@@ -290,12 +291,19 @@ class Store:
         return self._ann
 
     def _flat(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """The flat vectors (a view) and, unless they are already in row order, the row
-        of each."""
+        """The flat vectors (a view) and, unless they are already in row order, the
+        position of each row among them."""
         if self._matrix is None:
             vectors, ids = ann.flat_matrix(self.vectors())
-            self._matrix = (vectors, None if np.array_equal(ids, self.chunk_ids) else np.searchsorted(self.chunk_ids, ids))
+            in_order = np.array_equal(ids, self.chunk_ids)
+            self._matrix = (vectors, None if in_order else np.argsort(np.searchsorted(self.chunk_ids, ids)))
         return self._matrix
+
+    def _half(self) -> ann.HalfScan:
+        if self._half_scan is None:
+            vectors, position = self._flat()
+            self._half_scan = ann.HalfScan(vectors if position is None else vectors[position])
+        return self._half_scan
 
     def approximate(self) -> bool:
         """Whether dense search is approximate (the generation has an IVF index; a large
@@ -310,43 +318,42 @@ class Store:
         mask says it all here."""
         n = len(self.chunk_ids)
         if n == 0 or k <= 0 or (allowed is not None and not allowed.any()):
-            return ann.DenseResult(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), None)
+            return ann.DenseResult(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
         q = np.asarray(query_vector, dtype=np.float32).ravel()
         if self._approximate:
             ids, scores = ann.ivf_search(self._ivf(), q, k, self._selector(allowed), settings)
-            return ann.DenseResult(np.searchsorted(self.chunk_ids, ids), scores, None)
-        every = self._all_dense(q)
-        if allowed is not None:
-            every[~allowed] = -np.inf
-        rows = ann.top_k(every, k)
-        return ann.DenseResult(rows, every[rows], every)
+            return ann.DenseResult(np.searchsorted(self.chunk_ids, ids), scores)
+        rows = self._half().search(q, k, self._selector(allowed))
+        scores = self.dense_scores_at(q, rows)
+        order = np.lexsort((rows, -scores))
+        return ann.DenseResult(rows[order], scores[order])
 
     def _selector(self, allowed: np.ndarray | None) -> "ann.Selector | None":
-        """The IVF selector for a row mask; the last one is kept, as the retriever passes
-        the same mask object for every question with the same as-of date and filters."""
+        """The selector for a row mask (over chunk ids in the IVF index, rows in the
+        scan); the last one is kept, as the retriever passes the same mask object for
+        every question with the same as-of date and filters."""
         if allowed is None or allowed.all():
             return None
         if self._last_selector is None or self._last_selector[0] is not allowed:
-            self._last_selector = (allowed, ann.Selector(self.chunk_ids[allowed], int(self.chunk_ids[-1])))
+            if self._approximate:
+                selector = ann.Selector(self.chunk_ids[allowed], int(self.chunk_ids[-1]))
+            else:
+                selector = ann.Selector(np.flatnonzero(allowed), len(allowed) - 1)
+            self._last_selector = (allowed, selector)
         return self._last_selector[1]
 
     def _all_dense(self, q: np.ndarray) -> np.ndarray:
-        vectors, row_of = self._flat()
+        vectors, position = self._flat()
         scores = ann.inner_products(vectors, q)
-        if row_of is not None:
-            ordered = np.empty_like(scores)
-            ordered[row_of] = scores
-            scores = ordered
-        return scores
+        return scores if position is None else scores[position]
 
     def dense_scores_at(self, query_vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Cosine of the query to the chunks at `rows` (those the search did not return)."""
+        """Cosine of the query to the chunks at `rows`."""
         q = np.asarray(query_vector, dtype=np.float32).ravel()
         if self._approximate:
             return ann.ivf_scores_of(self._ivf(), q, self.chunk_ids[rows])
-        vectors, row_of = self._flat()
-        positions = rows if row_of is None else np.argsort(row_of)[rows]
-        return vectors[positions] @ q
+        vectors, position = self._flat()
+        return vectors[rows if position is None else position[rows]] @ q
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Cosine of the query to every chunk, in row order (tests and tools; a query

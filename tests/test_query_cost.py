@@ -1,10 +1,11 @@
 """Queries score only candidates (issue: queries that stay fast as the archive grows).
 
-- Below the IVF threshold the candidate search must give exactly what scoring every
-  chunk gives: the same hits, scores, duplicates and stories. Checked on real articles
-  (a slice of the RealTime QA set) with the dev questions, their as-of dates and
-  filters, against the same retriever made to take every chunk as a candidate. The
-  hashing embedder keeps this fast; the logic does not depend on meaning.
+- Below the IVF threshold the dense list is the exact top of the eligible rows (a
+  16-bit scan rescored from the 32-bit vectors), and the fusion reads the two lists
+  as reciprocal-rank fusion defines it. Both are checked against brute force over
+  every chunk, on real articles (a slice of the RealTime QA set) with the dev
+  questions, their as-of dates and filters. The hashing embedder keeps this fast; the
+  logic does not depend on meaning.
 - Past the threshold the dense side is an IVF index (real model, real FAISS): it is
   built and updated with the store, keeps eligibility inside the search, and finds
   what the exact search finds.
@@ -28,6 +29,7 @@ from index.store import Store
 from stand_in import HashingEmbedder
 
 QUESTIONS = Path(__file__).resolve().parents[2] / "shared/eval/realtimeqa-dev/questions.jsonl"
+FILTERS = [Filters(), Filters(date_from=date(2022, 1, 1)), Filters(path_glob="*2021*"), Filters(date_to=date(2021, 12, 31))]
 
 
 def _slice(eval_articles: Path, dest: Path, n: int) -> Path:
@@ -42,10 +44,6 @@ def _questions() -> list[dict]:
     return [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
 
 
-def _hits(result) -> list[tuple]:
-    return [(h.chunk_id, round(h.score, 12), h.duplicates, h.story, h.start, h.end) for h in result.hits]
-
-
 @pytest.fixture(scope="module")
 def sliced(eval_articles, tmp_path_factory) -> Store:
     tmp = tmp_path_factory.mktemp("slice")
@@ -55,37 +53,54 @@ def sliced(eval_articles, tmp_path_factory) -> Store:
     return Store.open(tmp / "store")
 
 
-@pytest.mark.parametrize("filters", [
-    Filters(), Filters(date_from=date(2022, 1, 1)), Filters(path_glob="*2021*"), Filters(date_to=date(2021, 12, 31)),
-])
-def test_candidates_give_the_results_of_scoring_every_chunk(sliced, filters):
-    embedder = HashingEmbedder()
-    few = Retriever(sliced, embedder, RetrieverSettings(candidates=1))  # 40*k rows a ranking
-    every = Retriever(sliced, embedder, RetrieverSettings(candidates=10**9))
-    compared = 0
-    for q in _questions():
-        as_of = date.fromisoformat(q["question_date"])
-        a = few.search(q["question"], k=5, as_of=as_of, filters=filters)
-        b = every.search(q["question"], k=5, as_of=as_of, filters=filters)
-        assert _hits(a) == _hits(b), q["question"]
-        compared += bool(b.hits)
-    assert compared > 50
+@pytest.mark.parametrize("filters", FILTERS)
+def test_the_dense_list_is_the_exact_top_of_the_eligible_rows(sliced, filters):
+    retriever = Retriever(sliced, HashingEmbedder())
+    questions = _questions()[:40]
+    for q, vector in zip(questions, HashingEmbedder().embed([q["question"] for q in questions])):
+        _, _, eligible, count = retriever._eligibility(date.fromisoformat(q["question_date"]), filters)
+        for n in (1, 50, 600, 10**6):
+            found = sliced.dense_search(vector, n, eligible)
+            every = sliced.dense_scores(vector)
+            assert len(found.rows) == min(n, count) and eligible[found.rows].all()
+            # The scores are the exact 32-bit ones (up to BLAS's summation order), best
+            # first, ties by row.
+            assert np.allclose(found.scores, every[found.rows], rtol=0, atol=1e-6)
+            assert all((a > b) or (a == b and r < s) for a, b, r, s in
+                       zip(found.scores, found.scores[1:], found.rows, found.rows[1:]))
+            # No eligible row left out scores above the list's end, beyond the 16-bit
+            # scan's rounding.
+            left = eligible.copy()
+            left[found.rows] = False
+            if left.any():
+                assert every[left].max() <= found.scores[-1] + 2e-3
 
 
-def test_a_row_outside_both_lists_gets_its_exact_rank(sliced):
-    """The ranks the fusion uses for rows that one list left out are the ranks they hold
-    among every eligible row (ties: lower row first)."""
-    from assistant.candidates import rank_rows as _ranks
-
-    rng = np.random.default_rng(1)
-    every = rng.integers(0, 20, size=300).astype(np.float32)  # many ties
-    every[rng.choice(300, 40, replace=False)] = -np.inf  # not eligible
-    order = sorted(np.flatnonzero(np.isfinite(every)), key=lambda r: (-every[r], r))
-    true_rank = {int(r): i + 1 for i, r in enumerate(order)}
-    listed = np.array(order[:25])
-    rows = np.union1d(listed, rng.choice(order[25:], 30, replace=False))
-    ranks = _ranks(rows, listed, every[rows], every)
-    assert {int(r): int(x) for r, x in zip(rows, ranks)} == {int(r): true_rank[int(r)] for r in rows}
+@pytest.mark.parametrize("filters", FILTERS[:2])
+def test_the_fusion_is_reciprocal_rank_fusion_of_the_two_lists(sliced, filters):
+    """Against brute force: every chunk's BM25 score sorted for the keyword list (ties:
+    lower row, also at the cut); a row gets 1/(rrf_k + rank) from each list it is in
+    and nothing from the other."""
+    settings = RetrieverSettings()
+    retriever = Retriever(sliced, HashingEmbedder(), settings)
+    questions = _questions()[:40]
+    for q, vector in zip(questions, HashingEmbedder().embed([q["question"] for q in questions])):
+        _, _, eligible, _ = retriever._eligibility(date.fromisoformat(q["question_date"]), filters)
+        keyword = sliced.keyword().scores(q["question"])
+        n = 60
+        c = retriever._candidates(vector, eligible, keyword, n)
+        every = sliced.dense_scores(vector)
+        rows = np.flatnonzero(eligible)
+        dense_list = sliced.dense_search(vector, n, eligible).rows  # checked above
+        kw_list = sorted(rows[keyword[rows] > 0], key=lambda r: (-keyword[r], r))[:n]
+        expected = {int(r): 0.0 for r in set(dense_list) | set(kw_list)}
+        for listed, weight in ((dense_list, settings.dense_weight), (kw_list, settings.keyword_weight)):
+            for rank, r in enumerate(listed, 1):
+                expected[int(r)] += weight / (settings.rrf_k + rank)
+        assert sorted(expected) == c.rows.tolist()
+        fused = retriever.fuse(c)
+        assert np.allclose(fused, [expected[int(r)] for r in c.rows], atol=2e-7)  # the tie-breaker
+        assert np.allclose(c.dense, every[c.rows], rtol=0, atol=1e-6) and np.array_equal(c.keyword, keyword[c.rows])
 
 
 # -- past the threshold: the IVF index, real model ---------------------------------------
