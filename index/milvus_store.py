@@ -54,8 +54,7 @@ QUERY_BATCH = 1_000
 # Rows fetched from each ranking (dense, BM25) per query: the retriever's own
 # `candidates` (1000), which its fusion and article grouping were measured with. The
 # engine returns them ranked; the retriever fuses, applies the time prior, groups by
-# article and folds duplicates over them (the embedded store's exact widening needs
-# every score, which an engine does not give: `approximate()` is True).
+# article and folds duplicates over them.
 CANDIDATES = 1_000
 _GEN = re.compile(r"^(?P<name>.+)_g(?P<n>\d{6})_(?P<kind>chunks|articles|meta)$")
 
@@ -250,9 +249,6 @@ class MilvusStore:
         if count != self.manifest.chunks or len(self.chunk_ids) != count:
             raise StoreCorruptError(f"the Milvus index at {self.location.uri()} holds {count} chunks, its manifest {self.manifest.chunks}",
                                     hint="Run `assistant index --rebuild` to build it again.")
-
-    def approximate(self) -> bool:
-        return True
 
     def row_of(self, chunk_id: int) -> int:
         row = int(np.searchsorted(self.chunk_ids, chunk_id))
