@@ -407,7 +407,7 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
                 index.add_with_ids(vectors, new_ids)
             conn.commit()
             rows = conn.execute(
-                "SELECT a.title, c.text FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id"
+                "SELECT c.id, a.title, c.text FROM chunks c JOIN articles a ON a.id = c.article_id ORDER BY c.id"
             ).fetchall()
             report.articles = conn.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
             report.flagged = _flag_summary(conn)
@@ -416,7 +416,7 @@ def _publish(corpus, root, embedder, chunker, spec, scan: ScanResult, previous: 
         report.chunks = len(rows)
         write_faiss(index, tmp / VECTORS)
         ann.build(index, tmp, previous, np.array(dead_ids, dtype=np.int64), new_ids, vectors, ann_settings)
-        build_bm25([embedding_input(t, x) for t, x in rows], tmp)
+        build_bm25([embedding_input(t, x) for _, t, x in rows], tmp, [cid for cid, _, _ in rows], previous)
         generation = _next_generation(root)
         manifest = Manifest(
             format_version=FORMAT_VERSION, generation=generation, model=spec.model, dim=spec.dim,

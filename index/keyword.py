@@ -3,6 +3,7 @@ built with `bm25s` in the same generation as the vectors so the two never disagr
 
 from __future__ import annotations
 
+import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -27,14 +28,65 @@ def tokenize(texts: Sequence[str]) -> list[list[str]]:
     )
 
 
-def build_bm25(texts: Sequence[str], out_dir: Path) -> None:
+def build_bm25(texts: Sequence[str], out_dir: Path, chunk_ids: Sequence[int] | None = None,
+               previous_dir: Path | None = None) -> None:
+    """BM25 over `texts` (one per chunk row) in `out_dir`. With `chunk_ids`, each row's
+    tokens are kept beside the index (`TOKENS`), and the rows whose chunk the
+    `previous_dir` generation already held reuse its tokens instead of being tokenised
+    again: a chunk id's text never changes (a changed article gets new chunk ids), and
+    tokenising with stemming was most of the cost of adding one article to a large
+    store. The scores are those of tokenising everything: BM25 scores each (chunk, term)
+    from the counts alone."""
     import bm25s
 
-    retriever = bm25s.BM25()
     # bm25s cannot index an empty corpus; an empty store simply has no keyword index.
-    if texts:
-        retriever.index(tokenize(texts), show_progress=False)
-        retriever.save(str(out_dir / BM25_DIR), show_progress=False)
+    if not texts:
+        return
+    tokens: list[list[str] | None] = [None] * len(texts)
+    if chunk_ids is not None and previous_dir is not None:
+        for row, toks in _previous_tokens(previous_dir, chunk_ids):
+            tokens[row] = toks
+    missing = [i for i, t in enumerate(tokens) if t is None]
+    for i, toks in zip(missing, tokenize([texts[i] for i in missing]) if missing else []):
+        tokens[i] = toks
+    retriever = bm25s.BM25()
+    retriever.index(tokens, show_progress=False)
+    retriever.save(str(out_dir / BM25_DIR), show_progress=False)
+    if chunk_ids is not None:
+        _save_tokens(out_dir / BM25_DIR / TOKENS, np.asarray(chunk_ids, dtype=np.int64), tokens, retriever.vocab_dict)
+
+
+TOKENS = "tokens.npz"
+# Names how `tokenize` works: tokens saved under another recipe are not reused.
+TOKEN_RECIPE = "bm25s-en-stopwords-snowball-1"
+
+
+def _save_tokens(path: Path, chunk_ids: np.ndarray, tokens: list, vocab: dict[str, int]) -> None:
+    lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    ids = np.fromiter((vocab[w] for t in tokens for w in t), dtype=np.uint32, count=int(indptr[-1]))
+    words = np.array(sorted(vocab, key=vocab.__getitem__))
+    with open(path, "wb") as f:
+        np.savez(f, chunk_ids=chunk_ids, indptr=indptr, ids=ids, vocab=words, recipe=np.array(TOKEN_RECIPE))
+
+
+def _previous_tokens(previous_dir: Path, chunk_ids: Sequence[int]):
+    """(row, tokens) for the rows whose chunk id the previous generation's token file
+    holds. A missing or unreadable file (an older store, damage) reuses nothing: the
+    rows are tokenised again, which is only slower."""
+    try:
+        with np.load(previous_dir / BM25_DIR / TOKENS, allow_pickle=False) as f:
+            old_ids, indptr, ids, vocab, recipe = f["chunk_ids"], f["indptr"], f["ids"], f["vocab"], str(f["recipe"])
+        if recipe != TOKEN_RECIPE or len(indptr) != len(old_ids) + 1 or int(indptr[-1]) != len(ids) or (len(ids) and int(ids.max()) >= len(vocab)):
+            return
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return
+    wanted = np.asarray(chunk_ids, dtype=np.int64)
+    at = np.searchsorted(old_ids, wanted)
+    found = (at < len(old_ids)) & (old_ids[np.minimum(at, len(old_ids) - 1)] == wanted) if len(old_ids) else np.zeros(len(wanted), bool)
+    for row in np.flatnonzero(found):
+        j = at[row]
+        yield int(row), vocab[ids[indptr[j]:indptr[j + 1]]].tolist()
 
 
 class KeywordIndex:

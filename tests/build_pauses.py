@@ -138,9 +138,9 @@ def install(point: str, marker: Path, seconds: float) -> None:
 
     real_bm25 = b.build_bm25
 
-    def build_bm25(texts, out):
+    def build_bm25(texts, out, *args):
         pause("keyword")
-        real_bm25(texts, out)
+        real_bm25(texts, out, *args)
 
     b.build_bm25 = build_bm25
 

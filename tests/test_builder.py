@@ -4,6 +4,7 @@ embedder for logic, real processes for locking and crashes."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -220,6 +221,49 @@ def test_chunk_ids_are_never_reused_across_a_rebuild(corpus, hashing, tmp_path):
     old = set(Store.open(root).chunk_ids.tolist())
     build_index(corpus, root, hashing, rebuild=True)
     assert not old & set(Store.open(root).chunk_ids.tolist())
+
+
+def _keyword_by_chunk(root: Path, queries: list[str]) -> dict[tuple, list[float]]:
+    """Each chunk's BM25 scores for the queries, keyed by (article, ordinal): row order
+    and chunk ids differ between an updated store and a fresh one."""
+    store = Store.open(root)
+    keys = [(c.article_id, c.ordinal) for c in store.chunks(store.chunk_ids.tolist())]
+    scores = [store.keyword().scores(q) for q in queries]
+    return {k: [float(s[row]) for s in scores] for row, k in enumerate(keys)}
+
+
+def test_an_update_tokenises_only_new_chunks_and_scores_as_a_fresh_build(corpus, hashing, tmp_path, write_article, monkeypatch):
+    import index.keyword as keyword
+
+    root = tmp_path / "store"
+    build_index(corpus, root, hashing)
+    tokenised: list[str] = []
+    real = keyword.tokenize
+    monkeypatch.setattr(keyword, "tokenize", lambda texts: tokenised.extend(texts) or real(texts))
+    write_article(corpus, "markets.txt", "Stocks slide as interest rates climb", [
+        "Stock markets fell for a third day on Tuesday as investors worried that rising interest rates would slow "
+        "the economy. The chess champion said nothing.",
+    ])
+    floods = corpus / "floods.txt"
+    floods.write_text(floods.read_text(encoding="utf-8").replace("on Monday", "on Sunday night"), encoding="utf-8")
+    report = build_index(corpus, root, hashing)
+    assert report.embedded_chunks == 2 and len(tokenised) == 2  # the new and the changed article's chunks
+    assert all("Stocks slide" in t or "Floods force" in t for t in tokenised)
+
+    queries = ["chess champion", "interest rates economy", "rain flooded valley Sunday", "NATO Russia", "the"]
+    fresh = tmp_path / "fresh"
+    build_index(corpus, fresh, hashing)
+    assert _keyword_by_chunk(root, queries) == _keyword_by_chunk(fresh, queries)
+
+    # A damaged token file reuses nothing: every chunk is tokenised again, same scores.
+    (Store.open(root).gen / "bm25" / keyword.TOKENS).write_bytes(b"PK\x03\x04 not a zip")
+    (corpus / "sub" / "chess.txt").unlink()
+    tokenised.clear()
+    report = build_index(corpus, root, hashing)
+    assert report.removed == ["sub/chess.txt"] and len(tokenised) == report.chunks
+    shutil.rmtree(fresh)
+    build_index(corpus, fresh, hashing)
+    assert _keyword_by_chunk(root, queries) == _keyword_by_chunk(fresh, queries)
 
 
 def test_store_path_with_a_hash_sign(corpus, hashing, tmp_path):
