@@ -19,13 +19,14 @@ class CliProgress:
 
         bar = self._bars.get(stage)
         if bar is None:
+            # A terminal redraws one line; a log (CI, a pipe) gets a new line per redraw,
+            # so it gets one every few seconds rather than one per batch.
             bar = self._bars[stage] = tqdm(
                 total=total, desc=_LABELS.get(stage, stage), file=sys.stderr, leave=True,
-                mininterval=0.2, dynamic_ncols=True,
+                mininterval=0.2 if sys.stderr.isatty() else 5.0, dynamic_ncols=True,
             )
         bar.total = total
-        bar.n = done
-        bar.refresh()
+        bar.update(done - bar.n)  # redraws at most every `mininterval`
         if done >= total:
             bar.close()
 
