@@ -1,6 +1,6 @@
 """Retrieval benchmark over RealTime QA (../shared/eval/realtimeqa-dev).
 
-    ./dev bench-retrieval [--eval DIR] [--store DIR] [--embedder minilm-int8|minilm-fp32]
+    ./dev bench-retrieval [--eval DIR] [--store DIR] [--embedder minilm-int8|minilm-fp32|both]
                           [--k 10] [--no-answers] [--ablations] [--budget 1000] [--set KNOB=VALUE ...]
                           [--backend embedded|milvus]
 
@@ -15,7 +15,8 @@ is timed separately). `--ablations` runs the default and the variants without st
 grouping, without the freshness rule and without passage re-selection in one process,
 so their latencies are comparable. `--backend milvus` also builds the same articles
 into a Milvus Lite store (the milvus extra) and prints both backends side by side
-(quality, query latency, build time). Writes bench/results/retrieval.json.
+(quality, query latency, build time); `--embedder both` does the same for the int8 and
+the fp32 encoder (a store each). Writes bench/results/retrieval.json.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ def main() -> int:
     ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
     ap.add_argument("--store", type=Path, default=None,
                     help="index folder (default: one per encoder under the temp folder)")
-    ap.add_argument("--embedder", choices=["minilm-int8", "minilm-fp32"], default="minilm-int8",
-                    help="the encoder to measure; run once with each to compare them")
+    ap.add_argument("--embedder", choices=["minilm-int8", "minilm-fp32", "both"], default="minilm-int8",
+                    help="the encoder to measure; both: each in its own store, side by side")
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--no-answers", action="store_true", help="skip the extractive answers")
     ap.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
@@ -71,13 +72,20 @@ def main() -> int:
     from assistant.context import DEFAULT_BUDGET_TOKENS, build_context
     from assistant.retriever import Retriever, RetrieverSettings
 
-    store = args.store or Path(tempfile.gettempdir()) / f"news-assistant-bench-store-{args.embedder}"
     from assistant.config import load_settings
 
-    na = NewsAssistant(load_settings({"corpus": args.eval / "articles", "store": store, "embedder": args.embedder}))
-    report = na.build_index()
-    print(f"index: {report.articles} articles, {report.chunks} chunks (embedded {report.embedded_chunks} now, {report.seconds:.1f} s)")
-    stores = [("embedded", na, report)]
+    if args.embedder == "both" and (args.store or args.backend == "milvus"):
+        print("--embedder both builds one embedded store per encoder: not with --store or --backend milvus",
+              file=sys.stderr)
+        return 2
+    stores = []
+    for embedder in (["minilm-int8", "minilm-fp32"] if args.embedder == "both" else [args.embedder]):
+        store = args.store or Path(tempfile.gettempdir()) / f"news-assistant-bench-store-{embedder}"
+        na = NewsAssistant(load_settings({"corpus": args.eval / "articles", "store": store, "embedder": embedder}))
+        report = na.build_index()
+        print(f"index ({embedder}): {report.articles} articles, {report.chunks} chunks "
+              f"(embedded {report.embedded_chunks} now, {report.seconds:.1f} s)")
+        stores.append(("embedded" if args.embedder != "both" else embedder.removeprefix("minilm-"), na, report))
     if args.backend == "milvus":
         milvus = NewsAssistant(load_settings({"corpus": args.eval / "articles", "store": Path(f"{store}-milvus"),
                                               "embedder": args.embedder, "backend": "milvus"}), na.embedder)
@@ -100,17 +108,18 @@ def main() -> int:
             ("without passage re-selection (retrieved chunk, not widened)", overrides, {"reselect": False}),
             ("before stories and re-selection", {**overrides, "stories": False}, {"reselect": False, "answers": True}),
         ]
-    na.embedder.embed(["warm up"])
+    for _, assistant, _ in stores:
+        assistant.embedder.embed(["warm up"])
     questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
-    answerer = None
-    if not args.no_answers:
-        from assistant.answer import ExtractiveEngine
-
-        answerer = ExtractiveEngine(na.embedder)
     results = []
     for backend, assistant, built in stores:
+        answerer = None
+        if not args.no_answers:
+            from assistant.answer import ExtractiveEngine
+
+            answerer = ExtractiveEngine(assistant.embedder)
         for name, knobs, ctx in runs:
-            retriever = Retriever(assistant.store(), na.embedder, RetrieverSettings(**knobs))
+            retriever = Retriever(assistant.store(), assistant.embedder, RetrieverSettings(**knobs))
             out = run(questions, retriever, args.k, budget, ctx.get("reselect", True),
                       answerer if ctx.get("answers") else None, args.show_misses)
             label = f"{backend}: {name}" if len(stores) > 1 else name
