@@ -3,9 +3,10 @@ keyword rankings, with each row's rank in both (`assistant.retriever`, step 2).
 
 The fusion reads only these lists, as reciprocal-rank fusion is usually defined: a row
 outside a list gets nothing from that ranking (rank infinity). With lists of 1,000 rows
-that is the same as counting every row's exact rank: a rank past 1,000 is worth under a
+that is close to counting every row's exact rank: a rank past 1,000 is worth under a
 sixteenth of a first place, and on the developer set lists of 400, 1,000 or every row
-give the same hits (README, "Query cost")."""
+give the same figures (README, "Query cost": the top 10 differ in 21 of 285 searches,
+from rank 5 on)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,8 @@ def rank_rows(rows: np.ndarray, listed: np.ndarray) -> np.ndarray:
 def top_rows(rows: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
     """The `n` best of `rows` (ascending) by `scores`, best first; equal scores go lower
     row first, also at the cut (a partial sort alone would cut ties at random)."""
+    if n <= 0:
+        return rows[:0]
     if len(rows) > n:
         cut = np.partition(scores, len(scores) - n)[len(scores) - n]
         above = np.flatnonzero(scores > cut)

@@ -5,8 +5,8 @@ Pipeline for one query over the live generation:
 1. eligibility: articles dated after the as-of date are out, as are those outside the
    filters (date range, outlet, file pattern);
 2. candidates: the best `candidates` eligible chunks by dense similarity (FAISS, with
-   the eligibility applied inside the search: exact below the IVF threshold of
-   `index.ann`) and the best by BM25; only their union is scored further;
+   the eligibility applied inside the search: a scan rescored exactly below the IVF
+   threshold of `index.ann`) and the best by BM25; only their union is scored further;
 3. fusion: reciprocal-rank fusion of the two lists (`assistant.candidates`), with the
    dense score as tie-breaker (see `fuse`);
 4. time: a question's time cue ("this week", "in March") boosts articles in its

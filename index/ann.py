@@ -52,7 +52,7 @@ class AnnSettings:
     """Measured with bench/bench_scale.py (README, "Query cost")."""
 
     min_chunks: int = 200_000
-    """Below this many chunks the exact scan is fast enough (and exact): no IVF file."""
+    """Below this many chunks the scan is fast enough (and its lists exact): no IVF file."""
     nprobe: int = 32
     """Lists probed per query when every chunk is eligible."""
     train_per_list: int = 50
@@ -66,9 +66,10 @@ def nlist_for(n: int) -> int:
 
 
 class Selector:
-    """A FAISS selector admitting exactly the given chunk ids, as a bitmap (one bit per
-    id up to the largest: a few milliseconds to make at a million chunks, so the store
-    keeps the last one), with the share of the index it admits."""
+    """A FAISS selector admitting exactly the given ids (chunk ids in the IVF index, rows
+    in the scan), as a bitmap (one bit per id up to the largest: a few milliseconds to
+    make at a million chunks, so the store keeps the last one), with the share of the
+    index it admits."""
 
     def __init__(self, allowed_ids: np.ndarray, max_id: int) -> None:
         import faiss
@@ -126,17 +127,20 @@ def one_query_thread():
 
 
 class HalfScan:
-    """The vectors (in row order) as 16-bit floats in a FAISS scalar-quantiser index,
-    searched by a full scan with an optional selector over rows."""
+    """The vectors as 16-bit floats in a FAISS scalar-quantiser index, in row order
+    (`position[row]`: the row's place among `vectors`, None when they are in row
+    order), searched by a full scan with an optional selector over rows."""
 
-    def __init__(self, vectors: np.ndarray) -> None:
+    def __init__(self, vectors: np.ndarray, position: np.ndarray | None = None) -> None:
         import faiss
 
         n, dim = vectors.shape
         self.index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
         self.index.train(np.zeros((1, dim), np.float32))  # fp16 needs no statistics
         for start in range(0, n, 65536):  # no second full-size copy while converting
-            self.index.add(np.ascontiguousarray(vectors[start:start + 65536], dtype=np.float32))
+            part = slice(start, start + 65536)
+            self.index.add(np.ascontiguousarray(vectors[part] if position is None else vectors[position[part]],
+                                                dtype=np.float32))
 
     def search(self, query: np.ndarray, k: int, selector: Selector | None) -> np.ndarray:
         """The rows of about the `k` best allowed vectors (unordered: the caller rescores)."""
@@ -148,16 +152,6 @@ class HalfScan:
         with one_query_thread():
             _, rows = self.index.search(query.reshape(1, -1).astype(np.float32), min(k, self.index.ntotal), params=params)
         return rows[0][rows[0] >= 0].astype(np.int64)
-
-
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the `k` highest finite scores, best first (ties: lower position)."""
-    finite = np.isfinite(scores)
-    k = min(k, int(finite.sum()))
-    if k <= 0:
-        return np.zeros(0, dtype=np.int64)
-    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    return part[np.lexsort((part, -scores[part]))]
 
 
 def ivf_search(index, query: np.ndarray, k: int, selector: Selector | None,

@@ -3,7 +3,6 @@ built with `bm25s` in the same generation as the vectors so the two never disagr
 
 from __future__ import annotations
 
-import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -44,8 +43,7 @@ def build_bm25(texts: Sequence[str], out_dir: Path, chunk_ids: Sequence[int] | N
         return
     tokens: list[list[str] | None] = [None] * len(texts)
     if chunk_ids is not None and previous_dir is not None:
-        for row, toks in _previous_tokens(previous_dir, chunk_ids):
-            tokens[row] = toks
+        tokens = _previous_tokens(previous_dir, chunk_ids)
     missing = [i for i, t in enumerate(tokens) if t is None]
     for i, toks in zip(missing, tokenize([texts[i] for i in missing]) if missing else []):
         tokens[i] = toks
@@ -57,36 +55,66 @@ def build_bm25(texts: Sequence[str], out_dir: Path, chunk_ids: Sequence[int] | N
 
 
 TOKENS = "tokens.npz"
-# Names how `tokenize` works: tokens saved under another recipe are not reused.
-TOKEN_RECIPE = "bm25s-en-stopwords-snowball-1"
+
+
+@lru_cache(maxsize=1)
+def token_recipe() -> str:
+    """Names how `tokenize` works (the tokenizer's and the stemmer's versions
+    included): tokens saved under another recipe are not reused."""
+    from importlib import metadata
+
+    versions = []
+    for dist in ("bm25s", "PyStemmer"):
+        try:
+            versions.append(f"{dist}-{metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{dist}-?")
+    return "en-stopwords-snowball/" + "/".join(versions)
 
 
 def _save_tokens(path: Path, chunk_ids: np.ndarray, tokens: list, vocab: dict[str, int]) -> None:
+    """Each row's token ids, and the vocabulary as UTF-8 bytes with offsets (a
+    fixed-width string array would be as wide as its longest word for every word)."""
     lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
     indptr = np.concatenate([[0], np.cumsum(lengths)])
     ids = np.fromiter((vocab[w] for t in tokens for w in t), dtype=np.uint32, count=int(indptr[-1]))
-    words = np.array(sorted(vocab, key=vocab.__getitem__))
+    encoded = [w.encode("utf-8") for w in sorted(vocab, key=vocab.__getitem__)]
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in encoded], dtype=np.int64)])
     with open(path, "wb") as f:
-        np.savez(f, chunk_ids=chunk_ids, indptr=indptr, ids=ids, vocab=words, recipe=np.array(TOKEN_RECIPE))
+        np.savez(f, chunk_ids=chunk_ids, indptr=indptr, ids=ids, vocab_bytes=np.frombuffer(b"".join(encoded), np.uint8),
+                 vocab_offsets=offsets, recipe=np.array(token_recipe()))
 
 
-def _previous_tokens(previous_dir: Path, chunk_ids: Sequence[int]):
-    """(row, tokens) for the rows whose chunk id the previous generation's token file
-    holds. A missing or unreadable file (an older store, damage) reuses nothing: the
-    rows are tokenised again, which is only slower."""
+def _previous_tokens(previous_dir: Path, chunk_ids: Sequence[int]) -> list[list[str] | None]:
+    """Per row, the tokens the previous generation's token file holds for its chunk id,
+    or None. A missing, unreadable or inconsistent file (an older store, damage,
+    another tokenizer) reuses nothing: the rows are tokenised again, which is only
+    slower. Every check is made before any token is handed out."""
+    out: list[list[str] | None] = [None] * len(chunk_ids)
     try:
         with np.load(previous_dir / BM25_DIR / TOKENS, allow_pickle=False) as f:
-            old_ids, indptr, ids, vocab, recipe = f["chunk_ids"], f["indptr"], f["ids"], f["vocab"], str(f["recipe"])
-        if recipe != TOKEN_RECIPE or len(indptr) != len(old_ids) + 1 or int(indptr[-1]) != len(ids) or (len(ids) and int(ids.max()) >= len(vocab)):
-            return
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return
-    wanted = np.asarray(chunk_ids, dtype=np.int64)
-    at = np.searchsorted(old_ids, wanted)
-    found = (at < len(old_ids)) & (old_ids[np.minimum(at, len(old_ids) - 1)] == wanted) if len(old_ids) else np.zeros(len(wanted), bool)
-    for row in np.flatnonzero(found):
-        j = at[row]
-        yield int(row), vocab[ids[indptr[j]:indptr[j + 1]]].tolist()
+            old_ids, indptr, ids = f["chunk_ids"], f["indptr"], f["ids"]
+            data, offsets, recipe = f["vocab_bytes"], f["vocab_offsets"], str(f["recipe"])
+        integer = all(a.ndim == 1 and a.dtype.kind in "iu" for a in (old_ids, indptr, ids, offsets, data))
+        if not integer or recipe != token_recipe() or len(indptr) != len(old_ids) + 1 or len(offsets) < 1:
+            return out
+        if indptr[0] != 0 or indptr[-1] != len(ids) or (np.diff(indptr) < 0).any() or (np.diff(old_ids) <= 0).any():
+            return out
+        if offsets[0] != 0 or offsets[-1] != len(data) or (np.diff(offsets) < 0).any():
+            return out
+        if len(ids) and int(ids.max()) >= len(offsets) - 1:
+            return out
+        raw = data.astype(np.uint8).tobytes()
+        words = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
+        wanted = np.asarray(chunk_ids, dtype=np.int64)
+        at = np.minimum(np.searchsorted(old_ids, wanted), max(len(old_ids) - 1, 0))
+        found = (old_ids[at] == wanted) if len(old_ids) else np.zeros(len(wanted), bool)
+        for row in np.flatnonzero(found):
+            j = at[row]
+            out[row] = [words[i] for i in ids[indptr[j]:indptr[j + 1]].tolist()]  # one str per word, shared
+        return out
+    except Exception:  # numpy and zipfile raise many kinds on damaged files
+        return [None] * len(chunk_ids)
 
 
 class KeywordIndex:

@@ -21,6 +21,7 @@ import functools
 import itertools
 import json
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -209,6 +210,7 @@ class Store:
         self._approximate = (gen / ann.ANN).is_file()
         self._last_selector: tuple[np.ndarray, ann.Selector] | None = None
         self._half_scan: ann.HalfScan | None = None
+        self._half_lock = threading.Lock()
         self._keyword = None
 
     @classmethod
@@ -300,10 +302,12 @@ class Store:
         return self._matrix
 
     def _half(self) -> ann.HalfScan:
-        if self._half_scan is None:
-            vectors, position = self._flat()
-            self._half_scan = ann.HalfScan(vectors if position is None else vectors[position])
-        return self._half_scan
+        # Made once, under a lock: the chat searches from more than one worker thread.
+        with self._half_lock:
+            if self._half_scan is None:
+                vectors, position = self._flat()
+                self._half_scan = ann.HalfScan(vectors, position)
+            return self._half_scan
 
     def approximate(self) -> bool:
         """Whether dense search is approximate (the generation has an IVF index; a large
@@ -312,8 +316,10 @@ class Store:
 
     def dense_search(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None,
                      settings: ann.AnnSettings = ann.AnnSettings(), where: object = None) -> ann.DenseResult:
-        """The `k` rows most similar to the query among the `allowed` ones (a boolean
-        mask over rows; None: all), best first. `where` (the same eligibility as
+        """About the `k` rows most similar to the query among the `allowed` ones (a
+        boolean mask over rows; None: all), best first, with their exact scores (the
+        16-bit scan may swap near-ties at the list's end; the IVF index is
+        approximate). `where` (the same eligibility as
         conditions, `index.backend.Where`) is for engines that filter by expression; the
         mask says it all here."""
         n = len(self.chunk_ids)
@@ -334,13 +340,14 @@ class Store:
         every question with the same as-of date and filters."""
         if allowed is None or allowed.all():
             return None
-        if self._last_selector is None or self._last_selector[0] is not allowed:
+        cached = self._last_selector  # one read: another thread may replace it meanwhile
+        if cached is None or cached[0] is not allowed:
             if self._approximate:
                 selector = ann.Selector(self.chunk_ids[allowed], int(self.chunk_ids[-1]))
             else:
                 selector = ann.Selector(np.flatnonzero(allowed), len(allowed) - 1)
-            self._last_selector = (allowed, selector)
-        return self._last_selector[1]
+            cached = self._last_selector = (allowed, selector)
+        return cached[1]
 
     def _all_dense(self, q: np.ndarray) -> np.ndarray:
         vectors, position = self._flat()
@@ -492,7 +499,7 @@ class Store:
             "corpus": m.corpus, "articles": m.articles, "chunks": m.chunks, "model": m.model,
             "dim": m.dim, "chunker": m.chunker, "format_version": m.format_version,
             "outlets": sources, "oldest": span[0], "newest": span[1],
-            "dense_search": "IVF, 8-bit codes (approximate)" if self._approximate else "exact",
+            "dense_search": "IVF, 8-bit codes (approximate)" if self._approximate else "exact (16-bit scan, rescored)",
             "articles_with_text_for_ai": len(self.flags()),
         }
 

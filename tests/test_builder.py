@@ -255,15 +255,31 @@ def test_an_update_tokenises_only_new_chunks_and_scores_as_a_fresh_build(corpus,
     build_index(corpus, fresh, hashing)
     assert _keyword_by_chunk(root, queries) == _keyword_by_chunk(fresh, queries)
 
-    # A damaged token file reuses nothing: every chunk is tokenised again, same scores.
-    (Store.open(root).gen / "bm25" / keyword.TOKENS).write_bytes(b"PK\x03\x04 not a zip")
-    (corpus / "sub" / "chess.txt").unlink()
-    tokenised.clear()
-    report = build_index(corpus, root, hashing)
-    assert report.removed == ["sub/chess.txt"] and len(tokenised) == report.chunks
-    shutil.rmtree(fresh)
-    build_index(corpus, fresh, hashing)
-    assert _keyword_by_chunk(root, queries) == _keyword_by_chunk(fresh, queries)
+    # A damaged or inconsistent token file reuses nothing: every chunk is tokenised
+    # again, with the same scores.
+    def garbage(path):
+        path.write_bytes(b"PK\x03\x04 not a zip")
+
+    def not_an_archive(path):
+        with open(path, "wb") as f:
+            np.save(f, np.arange(10))
+
+    def rows_out_of_order(path):
+        with np.load(path) as f:
+            parts = dict(f)
+        parts["indptr"] = parts["indptr"][::-1].copy()
+        with open(path, "wb") as f:
+            np.savez(f, **parts)
+
+    for n, damage in enumerate([garbage, not_an_archive, rows_out_of_order]):
+        damage(Store.open(root).gen / "bm25" / keyword.TOKENS)
+        write_article(corpus, f"extra-{n}.txt", f"Extra report number {n}", ["A short report on nothing much."])
+        tokenised.clear()
+        report = build_index(corpus, root, hashing)
+        assert report.added == [f"extra-{n}.txt"] and len(tokenised) == report.chunks, damage.__name__
+        shutil.rmtree(fresh)
+        build_index(corpus, fresh, hashing)
+        assert _keyword_by_chunk(root, queries) == _keyword_by_chunk(fresh, queries), damage.__name__
 
 
 def test_store_path_with_a_hash_sign(corpus, hashing, tmp_path):

@@ -54,7 +54,7 @@ def sliced(eval_articles, tmp_path_factory) -> Store:
 
 
 @pytest.mark.parametrize("filters", FILTERS)
-def test_the_dense_list_is_the_exact_top_of_the_eligible_rows(sliced, filters):
+def test_the_dense_list_is_the_top_of_the_eligible_rows_with_exact_scores(sliced, filters):
     retriever = Retriever(sliced, HashingEmbedder())
     questions = _questions()[:40]
     for q, vector in zip(questions, HashingEmbedder().embed([q["question"] for q in questions])):

@@ -38,6 +38,22 @@ TIME_WORDS = ("today", "tonight", "yesterday", "week", "weekend", "month", "year
               "ago", "days", "day", "earlier", "latest", "last", "past", "monday", "tuesday", "wednesday",
               "thursday", "friday", "saturday", "sunday", "soon", "currently", "now")
 
+# Words that say how the question is put, not what it is about. The keyword index
+# drops only 33 stopwords, and in a small archive "did" or "about" is rare enough to
+# weigh as much as a name (on the seed alone, "What did Grushko say about NATO?" was
+# refused for lack of a passage holding "did" and "about").
+FUNCTION_WORDS = (
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "whether",
+    "do", "does", "did", "done", "doing", "have", "has", "had", "having", "been", "being", "were",
+    "can", "could", "would", "should", "shall", "may", "might", "must",
+    "i", "me", "my", "we", "us", "our", "you", "your", "he", "him", "his", "she", "her", "its", "them",
+    "those", "this", "that", "these", "some", "any", "all", "each", "other", "another", "same", "so",
+    "about", "above", "after", "against", "among", "around", "before", "below", "between", "during",
+    "from", "over", "since", "than", "through", "under", "until", "up", "down", "out", "off", "onto",
+    "upon", "within", "without", "via", "per", "also", "just", "only", "very", "too", "more", "most",
+    "many", "much", "there", "here", "yet", "both", "either", "neither", "nor", "own", "again",
+)
+
 Tokenize = Callable[[Sequence[str]], list[list[str]]]
 Idf = Callable[[Sequence[str]], dict[str, float]]
 
@@ -75,8 +91,8 @@ def assess(question: str, hits: Sequence[Hit], tokenize: Tokenize, idf: Idf,
     the question is read the way the index reads text."""
     if not hits:
         return Assessment(False, 0.0, reason="no passage matches")
-    time_words = {t for ts in tokenize(list(TIME_WORDS)) for t in ts}
-    terms = list(dict.fromkeys(t for t in tokenize([question])[0] if t not in time_words))
+    ignored = {t for ts in tokenize(list(TIME_WORDS + FUNCTION_WORDS)) for t in ts}
+    terms = list(dict.fromkeys(t for t in tokenize([question])[0] if t not in ignored))
     specific = {t for ts in tokenize(_specifics(question)) for t in ts}
     weight = idf(terms)
     known = idf_of_absent(idf)
