@@ -499,7 +499,7 @@ class Store:
             "corpus": m.corpus, "articles": m.articles, "chunks": m.chunks, "model": m.model,
             "dim": m.dim, "chunker": m.chunker, "format_version": m.format_version,
             "outlets": sources, "oldest": span[0], "newest": span[1],
-            "dense_search": "IVF, 8-bit codes (approximate)" if self._approximate else "exact (16-bit scan, rescored)",
+            "dense_search": "IVF, 8-bit codes (approximate)" if self._approximate else "exact",
             "articles_with_text_for_ai": len(self.flags()),
         }
 
