@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from assistant.api import NewsAssistant
 
 
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("where")
@@ -107,11 +111,12 @@ def print_report(report) -> None:
             print(f"  {file_name(article_id)}: {one_line('; '.join(what))}")
         if n > 20:
             print(f"  ... and {n - 20} more")
+    held = f"{_count(report.articles, 'article')} in {_count(report.chunks, 'chunk')}"
     if report.published:
-        print(f"Embedded {report.embedded_chunks} chunks; index generation {report.generation} holds "
-              f"{report.articles} articles in {report.chunks} chunks ({report.seconds:.1f}s).")
+        print(f"Embedded {_count(report.embedded_chunks, 'chunk')}; index generation {report.generation} holds "
+              f"{held} ({report.seconds:.1f}s).")
     else:
-        print(f"Index is up to date: {report.articles} articles in {report.chunks} chunks.")
+        print(f"Index is up to date: {held}.")
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
