@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from assistant.api import NewsAssistant
 
 
-
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
+
 
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
