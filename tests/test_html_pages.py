@@ -126,16 +126,21 @@ def test_an_extractor_that_runs_out_of_time_is_one_warning_and_loses_nothing(tmp
         f"<p>Paragraph {i} of a very long page about the harbour.</p>" for i in range(n)) + "</article></body></html>",
         encoding="utf-8")
     text = page.read_text(encoding="utf-8")
-    started = time.perf_counter()
-    html_reader.read_html(text, "long.html")
-    full = time.perf_counter() - started
-    started = time.perf_counter()
-    html_reader.parse_html_simple(text, "long.html")
-    simple = time.perf_counter() - started
+
+    def fastest(run) -> float:
+        """The least of three wall times: the suite's other worker shares the cores."""
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    full = fastest(lambda: html_reader.read_html(text, "long.html"))
+    simple = fastest(lambda: html_reader.parse_html_simple(text, "long.html"))
     monkeypatch.setattr(html_reader, "EXTRACT_SECONDS", 0.05)
-    started = time.perf_counter()
     result = read_article_file(page, "long.html")
-    took = time.perf_counter() - started
+    took = fastest(lambda: read_article_file(page, "long.html"))
     (article,) = result.articles
     assert article.text.count("of a very long page about the harbour.") == n
     assert result.warnings == ["long.html: the HTML extractor gave up after 0.05 s; read with the simple HTML reader instead"]
