@@ -98,7 +98,9 @@ def make_archive(source_root: Path, out: Path, target: int, sigma: float) -> dic
     from index import ann
     from index.embedder import embedding_input
     from index.keyword import build_bm25
-    from index.store import FORMAT_VERSION, MANIFEST, META, SCHEMA, VECTORS, Manifest, Store, write_json_atomic
+    from index.generation import FORMAT_VERSION, MANIFEST, Manifest
+    from index.store import META, SCHEMA, VECTORS, Store
+    from index.writes import write_json_atomic
 
     source = Store.open(source_root)
     articles = source.articles()

@@ -167,7 +167,8 @@ def timed_build(corpus: Path, store: Path, embedder) -> dict:
 
 def store_inputs(store: Path) -> list[tuple[str, str, str]]:
     """(article_id, title, chunk text) of the live generation, in chunk-id order."""
-    from index.store import META, current_generation
+    from index.generation import current_generation
+    from index.store import META
 
     gen = current_generation(store)
     conn = sqlite3.connect(f"file:{gen / META}?mode=ro", uri=True)

@@ -23,7 +23,8 @@ from index.ann import AnnSettings, DenseResult
 from index.backend_types import StoreLocation, Where, path_matches
 from index.errors import ConfigError
 from index.injection import Flag
-from index.store import ArticleRecord, ArticleTable, ChunkRecord, Manifest, Store, StoreSpec
+from index.generation import Manifest, StoreSpec
+from index.store import ArticleRecord, ArticleTable, ChunkRecord, Store
 
 if TYPE_CHECKING:
     from index.builder import BuildProgress, BuildReport

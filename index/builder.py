@@ -30,12 +30,12 @@ from index.embedder import Embedder, embedding_input
 from index.errors import StoreError, StoreLockedError
 from index.fanout import embed_texts
 from index.injection import DETECTOR_VERSION, flags_of_article
-from index.writes import MB, check_writable, require_free_space, write_faiss, write_file_atomic, writing
+from index.writes import MB, check_writable, require_free_space, write_faiss, write_file_atomic, write_json_atomic, writing
 from index.keyword import build_bm25
-from index.store import (
-    CURRENT, FORMAT_VERSION, MANIFEST, META, SCHEMA, VECTORS, Manifest, Store, StoreSpec,
-    check_spec, connect_readonly, current_generation, read_manifest, write_json_atomic,
+from index.generation import (
+    CURRENT, FORMAT_VERSION, MANIFEST, Manifest, StoreSpec, check_spec, current_generation, read_manifest,
 )
+from index.store import META, SCHEMA, VECTORS, Store, connect_readonly
 
 # progress(stage, done, total); stages: "reading", "embedding", "writing"
 BuildProgress = Callable[[str, int, int], None]
@@ -88,6 +88,18 @@ def prepare_embedder(embedder: Embedder, progress: BuildProgress | None = None, 
     if prepare is not None:
         prepare((lambda d, t: progress(PREPARING, d, t)) if progress else None, export=export)
     return getattr(embedder, "notice", None)
+
+
+def prepare_and_scan(corpus: Path, embedder: Embedder, chunker: ChunkerSettings, max_bytes: int,
+                     progress: BuildProgress | None, report: BuildReport) -> tuple[StoreSpec, ScanResult]:
+    """A build's first steps, whatever the backend: the embedder settled (its notice
+    noted), the spec it gives, and the folder read, with what was skipped reported."""
+    notice = prepare_embedder(embedder, progress)
+    if notice:
+        report.notes.append(notice)
+    scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
+    report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored
+    return spec_for(embedder, chunker), scan
 
 
 @contextmanager
@@ -241,12 +253,7 @@ def build_index(
         check_writable(root)  # now, not after minutes of embedding
         # Inside the lock: a second build of this store is refused at once rather than
         # after the int8 encoder's one-time export.
-        notice = prepare_embedder(embedder, progress)
-        if notice:
-            report.notes.append(notice)
-        spec = spec_for(embedder, chunker)
-        scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
-        report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored
+        spec, scan = prepare_and_scan(corpus, embedder, chunker, max_bytes, progress, report)
         live = live_generation(root)
         previous = None if rebuild else _usable_previous(root, spec, report)
         report.full_rebuild = previous is None

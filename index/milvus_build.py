@@ -24,10 +24,10 @@ import numpy as np
 from index.articles import Article
 from index.backend_types import StoreLocation
 from index.builder import (
-    BuildProgress, BuildReport, ELSEWHERE, build_lock, chunk_for_model, diff_articles, prepare_embedder, spec_for,
+    BuildProgress, BuildReport, ELSEWHERE, build_lock, chunk_for_model, diff_articles, prepare_and_scan,
 )
 from index.chunker import Chunk, ChunkerSettings
-from index.corpus import check_corpus, scan_corpus
+from index.corpus import check_corpus
 from index.embedder import Embedder, embedding_input
 from index.errors import StoreError
 from index.fanout import embed_texts
@@ -36,7 +36,7 @@ from index.milvus_store import (
     PART_CHARS, _GEN, article_day, collection_names, connect, engine_errors, iterate,
     live_generation_number, part_key, quoted, read_manifest,
 )
-from index.store import FORMAT_VERSION, Manifest, check_spec
+from index.generation import FORMAT_VERSION, Manifest, check_spec
 from index.writes import writing
 
 BATCH = 500
@@ -57,12 +57,7 @@ def build_milvus_index(corpus: Path, location: StoreLocation, embedder: Embedder
         try:
             live = live_generation_number(location, client)
             _drop_unpublished(client, location, live)
-            notice = prepare_embedder(embedder, progress)
-            if notice:
-                report.notes.append(notice)
-            spec = spec_for(embedder, chunker)
-            scan = scan_corpus(corpus, max_bytes, (lambda d, t: progress("reading", d, t)) if progress else None)
-            report.skipped, report.warnings, report.ignored = scan.skipped, scan.warnings, scan.ignored
+            spec, scan = prepare_and_scan(corpus, embedder, chunker, max_bytes, progress, report)
             previous = None if rebuild else _usable_previous(client, location, live, spec, report)
             report.full_rebuild = previous is None
             old = _stored_hashes(client, location, previous) if previous is not None else {}

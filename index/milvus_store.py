@@ -46,7 +46,8 @@ from index.backend_types import StoreLocation, Where, path_matches
 from index.errors import StoreCorruptError, StoreError, StoreLockedError, StoreMissingError
 from index.injection import Flag, flags_of_article
 from index.keyword import tokenize
-from index.store import ArticleRecord, ArticleTable, ChunkRecord, Manifest, StoreSpec, check_spec
+from index.generation import Manifest, StoreSpec, check_spec
+from index.store import ArticleRecord, ArticleTable, ChunkRecord
 
 PART_CHARS = 16_000
 MAX_TOPK = 16_384  # Milvus's limit on a search's result size

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -27,21 +26,13 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
-
 from index import ann
-from index.errors import StoreCorruptError, StoreMismatchError, StoreMissingError
+from index.errors import StoreCorruptError, StoreMissingError
+from index.generation import MANIFEST, REBUILD_HINT, Manifest, StoreSpec, check_spec, current_generation, read_manifest
 from index.injection import Flag
-from index.writes import write_file_atomic
 
-FORMAT_VERSION = 1
-CURRENT = "CURRENT"
-MANIFEST = "manifest.json"
 META = "meta.sqlite"
 VECTORS = "vectors.faiss"
-# The remedy (build again from the articles) is the error class's `remedy`; each front
-# end says it in its own terms (a command, a key).
-REBUILD_HINT: str | None = None
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles(
@@ -61,29 +52,6 @@ CREATE INDEX IF NOT EXISTS flags_by_article ON flags(article_id);
 # index into: "text" (the article text above), "title", "source", "file" (the file's name) or
 # "hidden" (the page's HTML; text a browser would not show). A store built before the
 # table existed has none: read as "no flags", and the next `assistant index` finds them.
-
-
-class Manifest(BaseModel):
-    """manifest.json: what a generation was built with."""
-
-    format_version: int
-    generation: int
-    model: str
-    dim: int
-    chunker: str
-    corpus: str
-    created: str
-    articles: int
-    chunks: int
-
-
-@dataclass(frozen=True)
-class StoreSpec:
-    """What the reader expects a store to have been built with."""
-
-    model: str
-    dim: int
-    chunker: str
 
 
 @dataclass(frozen=True)
@@ -118,46 +86,6 @@ class ArticleTable:
     sources: list[str]
     paths: list[str]
     chunk_article: np.ndarray
-
-
-def current_generation(root: Path) -> Path | None:
-    try:
-        name = (root / CURRENT).read_text().strip()
-    except FileNotFoundError:
-        return None
-    except OSError as e:
-        raise StoreCorruptError(f"cannot read {root / CURRENT}: {e}", hint=REBUILD_HINT) from None
-    except UnicodeDecodeError:  # garbage bytes in CURRENT were a traceback, not this message
-        raise StoreCorruptError(f"{root / CURRENT} is damaged", hint=REBUILD_HINT) from None
-    if not name.startswith("gen-") or "/" in name:
-        raise StoreCorruptError(f"{root / CURRENT} is damaged", hint=REBUILD_HINT)
-    return root / name
-
-
-def read_manifest(gen: Path) -> Manifest:
-    try:
-        return Manifest.model_validate_json((gen / MANIFEST).read_bytes())
-    except FileNotFoundError:
-        raise StoreCorruptError(f"the index at {gen.parent} is incomplete ({gen.name} has no manifest)", hint=REBUILD_HINT) from None
-    except (ValidationError, ValueError, OSError):
-        raise StoreCorruptError(f"the index manifest {gen / MANIFEST} is damaged", hint=REBUILD_HINT) from None
-
-
-def check_spec(manifest: Manifest, spec: StoreSpec | None, root: Path) -> None:
-    if manifest.format_version != FORMAT_VERSION:
-        raise StoreMismatchError(
-            f"the index at {root} has format {manifest.format_version}, this version reads {FORMAT_VERSION}",
-            hint=REBUILD_HINT,
-        )
-    if spec is None:
-        return
-    for field in ("model", "dim", "chunker"):
-        have, want = getattr(manifest, field), getattr(spec, field)
-        if have != want:
-            raise StoreMismatchError(
-                f"the index at {root} was built with {field} {have!r}, but {want!r} is configured",
-                hint=REBUILD_HINT,
-            )
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
@@ -503,6 +431,3 @@ class Store:
             "articles_with_text_for_ai": len(self.flags()),
         }
 
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    write_file_atomic(path, json.dumps(data, indent=2))

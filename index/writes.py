@@ -18,6 +18,7 @@ if anything fails on the way.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import sqlite3
@@ -158,3 +159,7 @@ def write_file_atomic(path: Path, data: str | bytes, *, replace: bool = True) ->
             os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    write_file_atomic(path, json.dumps(data, indent=2))

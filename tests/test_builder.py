@@ -22,7 +22,8 @@ from index.corpus import scan_corpus
 from index.embedder import embedding_input
 from stand_in import HashingEmbedder
 from index.errors import StoreLockedError, StoreMismatchError, StoreMissingError
-from index.store import Store, StoreSpec
+from index.generation import StoreSpec
+from index.store import Store
 
 
 class Recording:

@@ -130,7 +130,8 @@ def test_hidden_html_addressed_to_ai_is_recorded(tmp_path):
 
 def test_a_store_built_before_flags_reads_as_none_and_the_next_build_finds_them(tmp_path):
     from index.builder import build_index
-    from index.store import META, Store, current_generation
+    from index.generation import current_generation
+    from index.store import META, Store
     from stand_in import HashingEmbedder
 
     corpus = tmp_path / "articles"
