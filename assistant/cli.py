@@ -18,10 +18,6 @@ if TYPE_CHECKING:
     from assistant.api import NewsAssistant
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("where")
@@ -87,6 +83,8 @@ def _still_live(na: "NewsAssistant") -> str:
 
 
 def print_report(report) -> None:
+    from assistant.render import count
+
     for note in report.notes:
         print(f"note: {one_line(note)}", file=sys.stderr)
     for s in report.skipped:
@@ -105,15 +103,15 @@ def print_report(report) -> None:
             print(f"  ... and {len(ids) - 20} more {label}")
     if report.flagged:
         n = len(report.flagged)
-        print(f"{n} article{'s' if n != 1 else ''} hold{'s' if n == 1 else ''} text addressed to AI assistants "
+        print(f"{count(n, 'article')} hold{'s' if n == 1 else ''} text addressed to AI assistants "
               "(indexed; that text is never sent to a model or quoted):")
         for article_id, what in list(report.flagged.items())[:20]:
             print(f"  {file_name(article_id)}: {one_line('; '.join(what))}")
         if n > 20:
             print(f"  ... and {n - 20} more")
-    held = f"{_count(report.articles, 'article')} in {_count(report.chunks, 'chunk')}"
+    held = f"{count(report.articles, 'article')} in {count(report.chunks, 'chunk')}"
     if report.published:
-        print(f"Embedded {_count(report.embedded_chunks, 'chunk')}; index generation {report.generation} holds "
+        print(f"Embedded {count(report.embedded_chunks, 'chunk')}; index generation {report.generation} holds "
               f"{held} ({report.seconds:.1f}s).")
     else:
         print(f"Index is up to date: {held}.")

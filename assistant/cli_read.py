@@ -176,13 +176,13 @@ class _DraftPrinter:
         self.waiting = False
 
     def __call__(self, draft) -> None:
-        from assistant.render import sentence_rich
+        from assistant.render import count, sentence_rich
         from rich.console import Console
 
         console = Console(stderr=False)
         if not draft.sentences and not self.printed and not self.waiting:
             self.waiting = True
-            print(f"Reading {draft.passages} passage{'s' if draft.passages != 1 else ''}…", file=sys.stderr, flush=True)
+            print(f"Reading {count(draft.passages, 'passage')}…", file=sys.stderr, flush=True)
             return
         if len(draft.sentences) < self.printed:  # the model failed: its answer is replaced
             console.print("\n[yellow](the model stopped; the extractive answer follows)[/yellow]")

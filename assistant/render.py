@@ -22,6 +22,12 @@ STATUS_LABELS = {"unsupported": "unsupported", "unverified": "unverified quote",
 NO_ANSWER = "No answer found in the articles."
 
 
+
+def count(n: int, noun: str) -> str:
+    """"1 article", "3 articles": a number with its noun (regular plurals only)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def status_label(s: AnswerSentence) -> str:
     return STATUS_LABELS.get(s.status, "")
 
@@ -147,7 +153,7 @@ TIMELINE_EMPTY = "No article on this story."
 def timeline_heading(t: "Timeline") -> str:
     n = len(t.entries)
     span = f", {t.entries[0].date or 'undated'} to {t.entries[-1].date or 'undated'}" if n > 1 else ""
-    return f"{n} article{'s' if n != 1 else ''} on this story{span} (as of {t.as_of}; {t.candidates} considered)"
+    return f"{count(n, 'article')} on this story{span} (as of {t.as_of}; {t.candidates} considered)"
 
 
 def entry_head(e: "TimelineEntry") -> str:
@@ -210,7 +216,7 @@ def watch_notice(event: "WatchEvent") -> str:
     """What the watcher is doing besides publishing (empty when nothing is worth saying)."""
     if event.kind == "building":
         n = len(event.paths)
-        return f"Indexing {n} changed path{'s' if n != 1 else ''}…" if n else "Bringing the index in line with the folder…"
+        return f"Indexing {count(n, 'changed path')}…" if n else "Bringing the index in line with the folder…"
     if event.kind == "unchanged" and not event.paths and event.report is not None:
         return f"Index is up to date: {event.report.articles} articles. Waiting for changes."
     if event.kind == "skipped":

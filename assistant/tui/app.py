@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from assistant.render import count
 from assistant.session import ChatSession
 from assistant.tui.commands import ChatCommands
 from assistant.tui.messages import (
@@ -143,7 +144,7 @@ class NewsApp(ChatWorkers, App[None]):
     def _index_ready(self, info: dict[str, Any], outlets: list[str]) -> None:
         self.index_state, self.outlets = IndexState.READY, outlets
         n_art, n_chunks = info.get("articles", 0), info.get("chunks", 0)
-        self.ready_text = f"Ready · {n_art} article{'s' if n_art != 1 else ''} · {n_chunks} passages"
+        self.ready_text = f"Ready · {count(n_art, 'article')} · {n_chunks} passages"
         self.set_status(self.ready_text)
 
     def on_index_opened(self, message: IndexOpened) -> None:
@@ -178,7 +179,7 @@ class NewsApp(ChatWorkers, App[None]):
         event = message.event
         if event.kind == "building":
             n = len(event.paths)
-            self.watch_note = (f"indexing {n} changed file{'s' if n != 1 else ''} in the background" if n
+            self.watch_note = (f"indexing {count(n, 'changed file')} in the background" if n
                                else "bringing the index up to date in the background")
         elif event.kind == "waiting":
             self.watch_note = "waiting for another build of the index"
@@ -236,7 +237,7 @@ class NewsApp(ChatWorkers, App[None]):
         self.clear_notifications()  # "no index" / "out of date" no longer hold
         self._index_ready(message.info, message.outlets)
         r = message.report
-        held = f"{r.articles} article{'s' if r.articles != 1 else ''} in {r.chunks} passages"
+        held = f"{count(r.articles, 'article')} in {r.chunks} passages"
         if r.published:
             text = f"{len(r.added)} added, {len(r.changed)} changed, {len(r.removed)} removed; {held}."
         else:

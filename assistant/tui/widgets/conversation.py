@@ -16,7 +16,7 @@ from textual.widgets import Input, Markdown, Static
 from assistant.answer.types import Answer, Draft
 from assistant.tui.messages import AnswerChosen
 from assistant.answer.sources import SourceText
-from assistant.render import answer_body_markdown, difference_line, sentences_markdown
+from assistant.render import answer_body_markdown, count, difference_line, sentences_markdown
 from assistant.untrusted import for_markdown, one_line
 
 WELCOME = (
@@ -98,7 +98,7 @@ class AnswerView(Vertical):
         status = self.query_one(".answer-status", Static)
         if not draft.sentences:
             n = draft.passages
-            status.update(f"Reading {n} passage{'s' if n != 1 else ''}…")
+            status.update(f"Reading {count(n, 'passage')}…")
             status.display = True
         else:
             status.display = False
@@ -118,8 +118,8 @@ class AnswerView(Vertical):
             notices.display = True
         meta = self.query_one(".answer-meta", Static)
         n = len(answer.citations)
-        count = f"{n} source{'s' if n != 1 else ''}" if answer.answerable else "not answered by the articles"
-        parts = [answer.engine, f"as of {answer.as_of}" if answer.as_of else "", count]
+        cited = count(n, "source") if answer.answerable else "not answered by the articles"
+        parts = [answer.engine, f"as of {answer.as_of}" if answer.as_of else "", cited]
         meta.update(Content(" · ".join(p for p in parts if p)))
         meta.display = True
 

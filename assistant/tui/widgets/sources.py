@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 from assistant.answer.types import Answer, Citation
 from assistant.tui.messages import SourceOpened
 from assistant.answer.sources import SourceText
-from assistant.render import citation_meta
+from assistant.render import citation_meta, count
 from assistant.tui.quotes import quote_context
 from assistant.untrusted import one_line
 
@@ -101,7 +101,7 @@ class SourcesPane(Vertical):
         has = bool(listed)
         options.display = has
         n = len(listed)
-        title = (f"Sources · {n} quote{'s' if n != 1 else ''}" if answer.answerable
+        title = (f"Sources · {count(n, 'quote')}" if answer.answerable
                  else "Nearest articles · they do not answer the question")
         self.query_one("#sources-title", Static).update(Content(title))
         empty = self.query_one("#sources-empty", Static)
