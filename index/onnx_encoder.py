@@ -45,7 +45,8 @@ MODEL_FILE = "model.onnx"
 META_FILE = "meta.json"
 # Everything that changes the exported file. Bump "version" when onnx_export.py changes.
 RECIPE: dict[str, Any] = {
-    "version": 1, "opset": 17, "attention": "eager", "optimiser": "bert",
+    "version": 2, "opset": 17, "attention": "eager", "optimiser": "bert",
+    "gelu": "tanh", "skip_layer_norm": False,
     "weight_type": "QInt8", "per_channel": True,
     # reduce_range (7-bit weights) is for CPUs without VNNI, where u8 x s8 products can
     # saturate; this machine kind has VNNI. It is part of the fingerprint all the same.
@@ -58,6 +59,10 @@ EXPORT_TIMEOUT_S = 900
 # the int8 one, 23 MB), with room to spare.
 EXPORT_BYTES = 256 * 1024 * 1024
 ELSEWHERE = "set NEWS_ASSISTANT_HOME to a folder on another disk"
+# onnxruntime fuses Add + LayerNormalization into SkipLayerNormalization when it loads a
+# model; on this machine kind that kernel took 1.08 ms a call against 0.25 ms for the
+# two ops it replaces: 214 chunks/s without the fusion, 161 with it.
+UNFUSED = ["SkipLayerNormFusion", "BiasSkipLayerNormFusion"]
 
 
 class EncoderUnavailable(Exception):
@@ -139,6 +144,28 @@ def _valid(folder: Path, key: str) -> bool:
                 and _digest(model) == meta.get("model_blake2b"))
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def open_session(model: Path, threads: int, *, save_optimised_to: Path | None = None) -> Any:
+    """An onnxruntime session for the int8 model, as the encoder runs it.
+    save_optimised_to writes the graph that onnxruntime will run (for tests)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    # Subnormal floats in the activations are slow to compute with and change no vector
+    # measurably: 2% faster.
+    opts.add_session_config_entry("session.set_denormal_as_zero", "1")
+    if save_optimised_to is not None:
+        opts.optimized_model_filepath = str(save_optimised_to)
+    try:
+        return ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"],
+                                    disabled_optimizers=UNFUSED)
+    except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf kinds
+        raise EncoderUnavailable(f"onnxruntime cannot open {model} ({e.__class__.__name__})") from None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -341,19 +368,10 @@ class OnnxMiniLMEmbedder:
 
     def _open(self) -> None:
         offline_environment()
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         assert self.model_path is not None
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        try:
-            session = ort.InferenceSession(str(self.model_path), opts, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf kinds
-            raise EncoderUnavailable(f"onnxruntime cannot open {self.model_path} ({e.__class__.__name__})") from None
+        session = open_session(self.model_path, self.threads)
         tok_file = str(source_dir() / "tokenizer.json")
         # tokenizer.json pads and truncates to 128 (its training length); the model reads 256.
         self._tok, self._tok_full = Tokenizer.from_file(tok_file), Tokenizer.from_file(tok_file)

@@ -13,8 +13,14 @@ turn into the fp32 fallback. Every step uses the ecosystem's own tools:
    cannot fuse. A wrapper takes the three inputs by keyword, because transformers 5's
    BertModel.forward has another positional order.
 2. onnxruntime.transformers.optimizer (model_type "bert"): fuses embeddings + layer
-   norm, attention, bias + GELU and skip + layer norm. On its own it is not faster on
-   2 cores, but the fused Attention node is what lets step 3 quantise attention too.
+   norm, attention and bias + GELU. On its own it is not faster on 2 cores, but the
+   fused Attention node is what lets step 3 quantise attention too. Two settings come
+   from the recipe:
+   - GELU as its tanh approximation (FastGelu): about 3% faster, and the vectors'
+     cosine to torch's is unchanged to the third decimal on 1,200 dev-set chunks;
+   - no fused SkipLayerNormalization: onnxruntime's CPU kernel for it took 1.08 ms a
+     call where LayerNormalization plus Add take 0.25 ms (a quarter of the model's
+     time). The encoder also turns off onnxruntime's own load-time fusion of it.
 3. onnxruntime.quantization.quantize_dynamic: int8 weights (per channel), activations
    quantised on the fly. Measured here on 600 news chunks: 1.66x torch fp32 without
    step 2, 2.57x with it (same run, loaded machine); cosine to fp32 min 0.982.
@@ -47,6 +53,7 @@ def export(source: Path, out: Path, recipe: dict) -> dict:
     import onnx
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -78,8 +85,11 @@ def export(source: Path, out: Path, recipe: dict) -> dict:
         )
     _step(1)
     fused = out / "fused.onnx"
+    fusion = FusionOptions("bert")
+    fusion.enable_gelu_approximation = recipe["gelu"] == "tanh"
+    fusion.enable_skip_layer_norm = fusion.enable_bias_skip_layer_norm = recipe["skip_layer_norm"]
     optimised = optimize_model(str(fp32), model_type="bert", num_heads=model.config.num_attention_heads,
-                               hidden_size=model.config.hidden_size)
+                               hidden_size=model.config.hidden_size, optimization_options=fusion)
     optimised.save_model_to_file(str(fused))
     fused_ops = {k: v for k, v in optimised.get_fused_operator_statistics().items() if v}
     _step(2)

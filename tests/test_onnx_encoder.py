@@ -75,6 +75,20 @@ def test_the_cache_is_reused_on_the_second_run(int8, monkeypatch):
     assert meta["recipe"] == onnx_encoder.RECIPE and meta["export"]["check_cosine_min"] >= 0.98
 
 
+def test_the_graph_onnxruntime_runs_has_no_skip_layer_norm_kernel(int8, tmp_path):
+    """The recipe's speed comes from the graph: quantised attention and matmuls, tanh
+    GELU, and Add + LayerNormalization instead of onnxruntime's slow fused kernel, which
+    onnxruntime would otherwise put back when it loads the model."""
+    import onnx
+
+    saved = tmp_path / "as-run.onnx"
+    onnx_encoder.open_session(int8.model_path, 1, save_optimised_to=saved)
+    ops = [n.op_type for n in onnx.load(str(saved)).graph.node]
+    assert "SkipLayerNormalization" not in ops
+    assert ops.count("LayerNormalization") == 12 and ops.count("FastGelu") == 6
+    assert ops.count("QAttention") == 6 and ops.count("DynamicQuantizeMatMul") == 18
+
+
 def fresh_cache_with(model_dir: Path, home: Path) -> Path:
     """A private models folder holding a copy of the session's exported model."""
     (home / "models").unlink()  # the link to the session's shared cache
