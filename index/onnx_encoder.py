@@ -1,9 +1,10 @@
 """The int8 encoder: all-MiniLM-L6-v2 quantised to int8 and run by ONNX Runtime.
 
-Vectors are the fp32 model's to within a cosine of about 0.98-1.0 (mean 0.993), at
-2-2.5x its speed on this machine kind, and the process that uses it never imports
-torch, transformers or sentence-transformers: onnxruntime, the `tokenizers` library
-(the model's own tokenizer.json) and numpy for mean pooling and L2 normalisation.
+Vectors are the fp32 model's to within a cosine of about 0.98-1.0 (mean 0.994), at
+about 3x its speed on this machine kind (README, "Indexing"), and the process that uses
+it never imports torch, transformers or sentence-transformers: onnxruntime, the
+`tokenizers` library (the model's own tokenizer.json) and numpy for mean pooling and
+L2 normalisation.
 
 The int8 model is made on this machine from the packaged weights, once, by
 `index/onnx_export.py` in a child process, and cached under the data directory:
