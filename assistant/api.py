@@ -25,7 +25,7 @@ from assistant.session import ChatSession, Turn, rewrite_followup, save_session
 from assistant.timecues import TimeWindow
 from index import backend
 from index.backend import StoreBackend
-from index.builder import BuildProgress, BuildReport, diff_articles, spec_for
+from index.builder import BuildProgress, BuildReport, diff_articles, prepare_embedder, spec_for
 from index.chunker import ChunkerSettings
 from index.embedder import Embedder
 from index.encoders import make_embedder
@@ -67,6 +67,13 @@ class NewsAssistant:
     @property
     def chunker(self) -> ChunkerSettings:
         return ChunkerSettings(max_tokens=self.settings.chunk_tokens)
+
+    def prepare_encoder(self, progress: BuildProgress | None = None) -> str | None:
+        """Settle the encoder before the first question: the int8 model is exported once
+        per install or upgrade (about 10 s, reported to `progress` under the stage
+        `index.builder.PREPARING`; nothing is reported when it is cached). Returns the
+        encoder's notice, if it fell back to fp32."""
+        return prepare_embedder(self.embedder, progress)
 
     def build_index(self, rebuild: bool = False, progress: BuildProgress | None = None,
                     ray_address: str | None = None) -> BuildReport:

@@ -93,19 +93,35 @@ def _requests(default_as_of: str | None):
         yield req.get("id"), question, as_of
 
 
+def ready(na):
+    """`na` with its index opened and its encoder settled, once the command's arguments
+    are known to be good: a missing index is reported at once, and the int8 model's
+    one-time export (after an install or an upgrade) shows a progress bar instead of a
+    silent pause before the first answer."""
+    from assistant.progress import CliProgress
+
+    na.store()
+    notice = na.prepare_encoder(CliProgress())
+    if notice:
+        print(f"note: {notice}", file=sys.stderr)
+    return na
+
+
 def cmd_search(args) -> int:
     from assistant.timecues import parse_as_of
 
     na = api(args)
     filters = _filters(args)
     if args.json == "-":
+        ready(na)
         for rid, question, as_of in _requests(args.as_of):
             res = na.search(question, k=args.k, as_of=as_of, filters=filters)
             print(json.dumps({"id": rid, "hits": [h.as_json() for h in res.hits]}, ensure_ascii=False), flush=True)
         return 0
     if not args.question:
         raise NewsAssistantError("no question given", hint='Use: assistant search "your question" (or --json - for stdin).')
-    res = na.search(args.question, k=args.k, as_of=parse_as_of(args.as_of), filters=filters)
+    as_of = parse_as_of(args.as_of)
+    res = ready(na).search(args.question, k=args.k, as_of=as_of, filters=filters)
     if args.json is not None:
         print(json.dumps({"query": args.question, "as_of": res.as_of.isoformat(),
                           "window": res.window.cue if res.window else None,
@@ -123,6 +139,7 @@ def cmd_ask(args) -> int:
 
     na = api(args)
     if args.json == "-":
+        ready(na)
         for rid, question, as_of in _requests(args.as_of):
             answer = na.ask(question, engine=args.engine, as_of=as_of, filters=_filters(args), k=args.k)
             print(json.dumps({"id": rid, **answer.as_json()}, ensure_ascii=False), flush=True)
@@ -131,8 +148,9 @@ def cmd_ask(args) -> int:
         raise NewsAssistantError("no question given", hint='Use: assistant ask "your question" (or --json - for stdin).')
     session = ChatSession()
     shown = _DraftPrinter() if args.json is None and sys.stdout.isatty() else None
-    answer = na.ask(args.question, session=session, engine=args.engine, as_of=parse_as_of(args.as_of),
-                    filters=_filters(args), k=args.k, on_draft=shown)
+    as_of, filters = parse_as_of(args.as_of), _filters(args)
+    answer = ready(na).ask(args.question, session=session, engine=args.engine, as_of=as_of,
+                           filters=filters, k=args.k, on_draft=shown)
     if args.json is not None:
         print(json.dumps(answer.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -157,7 +175,8 @@ def cmd_timeline(args) -> int:
 
     if not args.question.strip():
         raise NewsAssistantError("no question or topic given", hint='Use: assistant timeline "a question or topic"')
-    timeline = api(args).timeline(args.question, as_of=parse_as_of(args.as_of), filters=_filters(args))
+    as_of, filters = parse_as_of(args.as_of), _filters(args)
+    timeline = ready(api(args)).timeline(args.question, as_of=as_of, filters=filters)
     if args.json:
         print(json.dumps(timeline.as_json(), ensure_ascii=False, indent=2))
         return 0

@@ -250,3 +250,25 @@ def test_queries_and_small_updates_never_import_torch(int8, corpus, tmp_path, ch
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {"top": "floods.txt", "embedded": 1, "added": ["extra.txt"], "heavy": []}
+
+
+def test_a_question_after_an_upgrade_shows_the_one_time_export(int8, isolated_home, corpus, tmp_path, monkeypatch, capsys):
+    """A new export recipe (an upgrade) or a cleared cache means an export before the
+    first question: `assistant ask` shows it as a progress bar, not a silent pause, and
+    only the first time."""
+    from assistant.cli import main
+
+    folder = fresh_cache_with(int8.model_path.parent, isolated_home)
+    store = tmp_path / "store"
+    assert main(["index", "--corpus", str(corpus), "--store", str(store)]) == 0
+    shutil.rmtree(folder)  # what an upgrade to another recipe leaves: no model for its fingerprint
+    calls = counting_export(monkeypatch)
+    capsys.readouterr()
+    ask = ["ask", "--corpus", str(corpus), "--store", str(store), "--as-of", "2022-09-01",
+           "What forced thousands from their homes?"]
+    assert main(ask) == 0
+    out = capsys.readouterr()
+    assert calls == [1] and "Preparing the int8 encoder (once)" in out.err and "4/4" in out.err
+    assert "valley" in out.out.lower()
+    assert main(ask) == 0
+    assert calls == [1] and "Preparing" not in capsys.readouterr().err

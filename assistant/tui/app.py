@@ -22,8 +22,8 @@ from assistant.render import count
 from assistant.session import ChatSession
 from assistant.tui.commands import ChatCommands
 from assistant.tui.messages import (
-    AnswerChosen, AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, FolderActivity, FolderUpdated,
-    IndexBuilt, IndexMissing, IndexOpened, SourceOpened, TimelineLineOpened, TimelineReady,
+    AnswerChosen, AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, EncoderPreparing,
+    FolderActivity, FolderUpdated, IndexBuilt, IndexMissing, IndexOpened, SourceOpened, TimelineLineOpened, TimelineReady,
 )
 from assistant.untrusted import escape_controls, file_name
 from assistant.tui.screens.chat import ChatScreen
@@ -129,6 +129,10 @@ class NewsApp(ChatWorkers, App[None]):
         self.set_status(f"{text} · {note}" if note else text, level)
 
     # -- the index -----------------------------------------------------------------
+    def on_encoder_preparing(self, _: EncoderPreparing) -> None:
+        if self.index_state == IndexState.LOADING:
+            self.set_status("Preparing the int8 encoder (once, about 10 s)…")
+
     def on_embedder_loaded(self, _: EmbedderLoaded) -> None:
         if self.index_state == IndexState.LOADING:
             self.set_status("Opening the index…")

@@ -14,6 +14,11 @@ from assistant.answer.sources import SourceText
 
 
 @dataclass(eq=False)
+class EncoderPreparing(Message):
+    """The int8 model is being exported (once per install or upgrade, about 10 s)."""
+
+
+@dataclass(eq=False)
 class EmbedderLoaded(Message):
     """The embedding model is in memory; the index is being opened next."""
 

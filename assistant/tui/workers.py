@@ -16,8 +16,8 @@ from textual import work
 from textual.worker import get_current_worker
 
 from assistant.tui.messages import (
-    AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, FolderActivity, FolderUpdated, IndexBuilt,
-    IndexMissing, IndexOpened, TimelineReady,
+    AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, EncoderPreparing, FolderActivity,
+    FolderUpdated, IndexBuilt, IndexMissing, IndexOpened, TimelineReady,
 )
 from assistant.answer.sources import source_texts
 from assistant.answer.types import Answer, Draft
@@ -86,6 +86,11 @@ class ChatWorkers(_AppBase):
         abandonable(self._load_index)
 
     def _load_index(self) -> None:
+        def preparing(stage: str, done: int, total: int) -> None:
+            if done == 0:  # once, as the export starts; the status line says how long
+                self.post_message(EncoderPreparing())
+
+        self.na.prepare_encoder(preparing)
         load = getattr(self.na.embedder, "load", None)
         if load is not None:
             load()
