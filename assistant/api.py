@@ -73,7 +73,12 @@ class NewsAssistant:
         per install or upgrade (about 10 s, reported to `progress` under the stage
         `index.builder.PREPARING`; nothing is reported when it is cached). Returns the
         encoder's notice, if it fell back to fp32."""
-        return prepare_embedder(self.embedder, progress)
+        before = self.embedder.name
+        notice = prepare_embedder(self.embedder, progress)
+        if self.embedder.name != before:
+            with self._lock:  # opened under the other encoder's name: checked again when next used
+                self._store = self._retriever = None
+        return notice
 
     def build_index(self, rebuild: bool = False, progress: BuildProgress | None = None,
                     ray_address: str | None = None) -> BuildReport:

@@ -6,10 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assistant.cli_common import api, hint_for
 from assistant.config import ENGINES
 from index.errors import NewsAssistantError, WriteError
+
+if TYPE_CHECKING:
+    from assistant.api import NewsAssistant
 
 
 def _filters_args(p: argparse.ArgumentParser) -> None:
@@ -93,15 +97,19 @@ def _requests(default_as_of: str | None):
         yield req.get("id"), question, as_of
 
 
-def ready(na):
+def ready(na: "NewsAssistant") -> "NewsAssistant":
     """`na` with its index opened and its encoder settled, once the command's arguments
     are known to be good: a missing index is reported at once, and the int8 model's
-    one-time export (after an install or an upgrade) shows a progress bar instead of a
-    silent pause before the first answer."""
+    one-time export (after an install or an upgrade) shows a progress bar on stderr
+    instead of a silent pause before the first answer."""
     from assistant.progress import CliProgress
 
     na.store()
-    notice = na.prepare_encoder(CliProgress())
+    bar = CliProgress()
+    try:
+        notice = na.prepare_encoder(bar)
+    finally:
+        bar.close()  # an export that fails leaves no half-drawn bar before the note
     if notice:
         print(f"note: {notice}", file=sys.stderr)
     return na
@@ -113,6 +121,8 @@ def cmd_search(args) -> int:
     na = api(args)
     filters = _filters(args)
     if args.json == "-":
+        if args.as_of:
+            parse_as_of(args.as_of)  # a bad default date is one error now, not one per line
         ready(na)
         for rid, question, as_of in _requests(args.as_of):
             res = na.search(question, k=args.k, as_of=as_of, filters=filters)
@@ -139,9 +149,12 @@ def cmd_ask(args) -> int:
 
     na = api(args)
     if args.json == "-":
+        filters = _filters(args)
+        if args.as_of:
+            parse_as_of(args.as_of)  # a bad default date is one error now, not one per line
         ready(na)
         for rid, question, as_of in _requests(args.as_of):
-            answer = na.ask(question, engine=args.engine, as_of=as_of, filters=_filters(args), k=args.k)
+            answer = na.ask(question, engine=args.engine, as_of=as_of, filters=filters, k=args.k)
             print(json.dumps({"id": rid, **answer.as_json()}, ensure_ascii=False), flush=True)
         return 0
     if not args.question:

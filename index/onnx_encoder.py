@@ -44,7 +44,8 @@ from index.writes import free_bytes, require_free_space, write_error, writing
 INT8_NAME = MINILM_NAME + "-int8"
 MODEL_FILE = "model.onnx"
 META_FILE = "meta.json"
-# Everything that changes the exported file. Bump "version" when onnx_export.py changes.
+# Everything that changes the exported file or how it runs; the export's check runs it
+# as the encoder does. Bump "version" when onnx_export.py changes.
 RECIPE: dict[str, Any] = {
     "version": 2, "opset": 17, "attention": "eager", "optimiser": "bert",
     "gelu": "tanh", "skip_layer_norm": False,
@@ -52,6 +53,13 @@ RECIPE: dict[str, Any] = {
     # reduce_range (7-bit weights) is for CPUs without VNNI, where u8 x s8 products can
     # saturate; this machine kind has VNNI. It is part of the fingerprint all the same.
     "reduce_range": False,
+    # onnxruntime fuses Add + LayerNormalization into SkipLayerNormalization when it
+    # loads a model; on this machine kind that kernel took 1.08 ms a call against 0.25 ms
+    # for the two ops it replaces: 214 chunks/s without the fusion, 161 with it.
+    "runtime_unfused": ["SkipLayerNormFusion", "BiasSkipLayerNormFusion"],
+    # Subnormal floats in the activations are slow to compute with and change no vector
+    # measurably: 2% faster.
+    "runtime_config": {"session.set_denormal_as_zero": "1"},
     "min_check_cosine": 0.98,
 }
 SOURCE_FILES = ("model.safetensors", "config.json", "tokenizer.json")
@@ -60,10 +68,6 @@ EXPORT_TIMEOUT_S = 900
 # the int8 one, 23 MB), with room to spare.
 EXPORT_BYTES = 256 * 1024 * 1024
 ELSEWHERE = "set NEWS_ASSISTANT_HOME to a folder on another disk"
-# onnxruntime fuses Add + LayerNormalization into SkipLayerNormalization when it loads a
-# model; on this machine kind that kernel took 1.08 ms a call against 0.25 ms for the
-# two ops it replaces: 214 chunks/s without the fusion, 161 with it.
-UNFUSED = ["SkipLayerNormFusion", "BiasSkipLayerNormFusion"]
 
 
 class EncoderUnavailable(Exception):
@@ -157,14 +161,13 @@ def open_session(model: Path, threads: int, *, save_optimised_to: Path | None = 
     opts.inter_op_num_threads = 1
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.log_severity_level = 3
-    # Subnormal floats in the activations are slow to compute with and change no vector
-    # measurably: 2% faster.
-    opts.add_session_config_entry("session.set_denormal_as_zero", "1")
+    for key, value in RECIPE["runtime_config"].items():
+        opts.add_session_config_entry(key, value)
     if save_optimised_to is not None:
         opts.optimized_model_filepath = str(save_optimised_to)
     try:
         return ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"],
-                                    disabled_optimizers=UNFUSED)
+                                    disabled_optimizers=RECIPE["runtime_unfused"])
     except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf kinds
         raise EncoderUnavailable(f"onnxruntime cannot open {model} ({e.__class__.__name__})") from None
 
@@ -312,7 +315,8 @@ class OnnxMiniLMEmbedder:
     # (measured in `stats`). Small batches keep a layer's activations within a core's
     # L2 cache (8 rows of ~160 tokens: 2.5 MB in, 10 MB through the feed-forward
     # layer): on 1,200 dev chunks, 8 rows gave 135-140 chunks/s, 4 rows 133, 16 rows
-    # 118-121, 32 rows 99-101 and 64 or 128 rows 94-98.
+    # 118-121, 32 rows 99-101 and 64 or 128 rows 94-98 (recipe version 1; with version
+    # 2's graph, 4-8 rows are equal within noise and 12-16 rows 5-10% slower).
     batch_size = 8
 
     def __init__(self, threads: int | None = None) -> None:

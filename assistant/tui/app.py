@@ -22,7 +22,7 @@ from assistant.render import count
 from assistant.session import ChatSession
 from assistant.tui.commands import ChatCommands
 from assistant.tui.messages import (
-    AnswerChosen, AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, EncoderPreparing,
+    AnswerChosen, AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, EncoderExportStarted,
     FolderActivity, FolderUpdated, IndexBuilt, IndexMissing, IndexOpened, SourceOpened, TimelineLineOpened, TimelineReady,
 )
 from assistant.untrusted import escape_controls, file_name
@@ -129,11 +129,13 @@ class NewsApp(ChatWorkers, App[None]):
         self.set_status(f"{text} · {note}" if note else text, level)
 
     # -- the index -----------------------------------------------------------------
-    def on_encoder_preparing(self, _: EncoderPreparing) -> None:
+    def on_encoder_export_started(self, _: EncoderExportStarted) -> None:
         if self.index_state == IndexState.LOADING:
             self.set_status("Preparing the int8 encoder (once, about 10 s)…")
 
-    def on_embedder_loaded(self, _: EmbedderLoaded) -> None:
+    def on_embedder_loaded(self, message: EmbedderLoaded) -> None:
+        if message.notice:
+            self.notify(message.notice, title="Encoder", severity="warning", timeout=15, markup=False)
         if self.index_state == IndexState.LOADING:
             self.set_status("Opening the index…")
 

@@ -14,13 +14,15 @@ from assistant.answer.sources import SourceText
 
 
 @dataclass(eq=False)
-class EncoderPreparing(Message):
-    """The int8 model is being exported (once per install or upgrade, about 10 s)."""
+class EncoderExportStarted(Message):
+    """The int8 model's export has started (once per install or upgrade, about 10 s)."""
 
 
 @dataclass(eq=False)
 class EmbedderLoaded(Message):
     """The embedding model is in memory; the index is being opened next."""
+
+    notice: str | None = None  # why the int8 encoder fell back to fp32, if it did
 
 
 @dataclass(eq=False)

@@ -16,7 +16,7 @@ from textual import work
 from textual.worker import get_current_worker
 
 from assistant.tui.messages import (
-    AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, EncoderPreparing, FolderActivity,
+    AnswerCompleted, BuildProgressed, ConversationReopened, EmbedderLoaded, EncoderExportStarted, FolderActivity,
     FolderUpdated, IndexBuilt, IndexMissing, IndexOpened, TimelineReady,
 )
 from assistant.answer.sources import source_texts
@@ -86,15 +86,19 @@ class ChatWorkers(_AppBase):
         abandonable(self._load_index)
 
     def _load_index(self) -> None:
-        def preparing(stage: str, done: int, total: int) -> None:
-            if done == 0:  # once, as the export starts; the status line says how long
-                self.post_message(EncoderPreparing())
+        started = False
 
-        self.na.prepare_encoder(preparing)
+        def preparing(stage: str, done: int, total: int) -> None:
+            nonlocal started
+            if not started:  # the status line says how long; the steps are not shown
+                started = True
+                self.post_message(EncoderExportStarted())
+
+        notice = self.na.prepare_encoder(preparing)
         load = getattr(self.na.embedder, "load", None)
         if load is not None:
             load()
-        self.post_message(EmbedderLoaded())
+        self.post_message(EmbedderLoaded(notice))
         try:
             store = self.na.store()
         except StoreMissingError as e:

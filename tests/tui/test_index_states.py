@@ -231,3 +231,43 @@ async def test_quitting_does_not_wait_for_a_build_in_progress(make_app, store_co
         assert app.return_code == 0
     finally:
         release.set()
+
+
+class ExportingEmbedder(GatedEmbedder):
+    """The real embedder, whose prepare() reports a one-time export that waits for the
+    gate and then falls back with a notice, as the int8 encoder does when its export
+    fails (the real export is tested in test_onnx_encoder.py)."""
+
+    notice: str | None = None
+
+    def prepare(self, progress=None, *, export: bool = True):
+        if not export or self.notice:
+            return
+        if progress:
+            progress(0, 4)
+            progress(1, 4)
+        assert self.gate.wait(30), "the test never released the export"
+        self.notice = "the int8 encoder is unavailable (a test); using the fp32 encoder instead."
+
+    def load(self):
+        return self.inner.load()
+
+
+async def test_the_one_time_export_is_shown_while_the_chat_loads(make_app, minilm):
+    from assistant.tui.messages import EncoderExportStarted
+
+    gate = threading.Event()
+    messages = Messages()
+    app = make_app(embedder=ExportingEmbedder(minilm, gate, []))
+    try:
+        async with app.run_test(message_hook=messages) as pilot:
+            await wait_until(pilot, lambda: "Preparing the int8 encoder" in app.chat.status.status,
+                             what="the export's status line")
+            assert "about 10 s" in app.chat.status.status and len(messages.of(EncoderExportStarted)) == 1
+            gate.set()
+            await settle(pilot)
+            assert app.chat.status.status.startswith("Ready · 1 article")
+            [note] = messages.notifications("warning")
+            assert "using the fp32 encoder" in note.message
+    finally:
+        gate.set()
