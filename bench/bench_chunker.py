@@ -51,8 +51,7 @@ def main() -> int:
 
     questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
     embedder = make_embedder(args.embedder)
-    embedder.load()
-    embedder.embed(["warm-up sentence number %d about the news." % i for i in range(64)])
+    embedder.embed(["warm-up sentence number %d about the news." % i for i in range(64)])  # loads the model first
     results = []
     root = Path(tempfile.gettempdir()) / "news-assistant-bench-chunker"
     for tokens, overlap in settings:
