@@ -27,19 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import devset  # noqa: E402
 from bench_retrieval import contains  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
+    devset.add_eval_argument(ap)
     ap.add_argument("--store", type=Path, default=Path(tempfile.gettempdir()) / "news-assistant-bench-store")
     ap.add_argument("--shift-days", type=int, default=30)
     ap.add_argument("--show", action="store_true", help="print every question's outcome")
     args = ap.parse_args()
-    if not (args.eval / "questions.jsonl").exists():
-        print(f"no evaluation set at {args.eval}", file=sys.stderr)
-        return 2
+    questions = devset.load_questions(args.eval)
 
     from assistant.api import NewsAssistant
 
@@ -47,7 +46,6 @@ def main() -> int:
     report = na.build_index()
     print(f"index: {report.articles} articles, {report.chunks} chunks (embedded {report.embedded_chunks} now)")
     na.embedder.embed(["warm up"])
-    questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
 
     contains_gold = false_abstain = abstain_shifted = with_differences = 0
     lead_contains = 0

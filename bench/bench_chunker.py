@@ -24,18 +24,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import devset  # noqa: E402
 from bench_retrieval import run  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("settings", nargs="*", default=["160:1", "160:0", "200:0"], metavar="TOKENS:OVERLAP")
-    ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
+    devset.add_eval_argument(ap)
     ap.add_argument("--embedder", choices=["minilm-int8", "minilm-fp32"], default="minilm-int8")
     args = ap.parse_args()
-    if not (args.eval / "questions.jsonl").exists():
-        print(f"no evaluation set at {args.eval}", file=sys.stderr)
-        return 2
+    questions = devset.load_questions(args.eval)
     try:
         settings = [tuple(int(x) for x in s.split(":")) for s in args.settings]
     except ValueError:
@@ -49,7 +48,6 @@ def main() -> int:
     from index.encoders import make_embedder
     from index.store import Store
 
-    questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
     embedder = make_embedder(args.embedder)
     embedder.embed(["warm-up sentence number %d about the news." % i for i in range(64)])  # loads the model first
     results = []

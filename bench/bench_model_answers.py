@@ -61,6 +61,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import devset  # noqa: E402
 from bench_retrieval import contains  # noqa: E402
 
 MARKUP = [
@@ -141,15 +142,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--url", default="http://127.0.0.1:8765/v1", help="OpenAI-compatible base URL")
     ap.add_argument("--model", default="qwen", help="model name sent to the server")
-    ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
+    devset.add_eval_argument(ap)
     ap.add_argument("--store", type=Path, default=Path("/tmp/bench-main"))
     ap.add_argument("--limit", type=int, default=20, help="the first N dev questions")
     ap.add_argument("--timeout", type=float, default=600.0, help="timeout_seconds of the engine")
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/model_answers.json")
     args = ap.parse_args()
-    if not (args.eval / "questions.jsonl").exists():
-        print(f"no evaluation set at {args.eval}", file=sys.stderr)
-        return 2
+    questions = devset.load_questions(args.eval)
 
     from assistant.api import NewsAssistant
 
@@ -173,7 +172,6 @@ def main() -> int:
 
     na.engine = recording_engine  # type: ignore[method-assign]
 
-    questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
     questions = questions[: args.limit]
     use_server_count = server_tokens(args.url, "hello") is not None
     records: list[dict[str, Any]] = []

@@ -35,6 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import devset  # noqa: E402
+
 
 def norm(s: str) -> str:
     s = unicodedata.normalize("NFKC", s).lower()
@@ -49,7 +51,7 @@ def contains(haystack: str, needle: str) -> bool:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
+    devset.add_eval_argument(ap)
     ap.add_argument("--store", type=Path, default=None,
                     help="index folder (default: one per encoder under the temp folder)")
     ap.add_argument("--embedder", choices=["minilm-int8", "minilm-fp32", "both"], default="minilm-int8",
@@ -64,9 +66,7 @@ def main() -> int:
     ap.add_argument("--backend", choices=["embedded", "milvus"], default="embedded",
                     help="milvus: measure the Milvus store beside the embedded one")
     args = ap.parse_args()
-    if not (args.eval / "questions.jsonl").exists():
-        print(f"no evaluation set at {args.eval}", file=sys.stderr)
-        return 2
+    questions = devset.load_questions(args.eval)
 
     from assistant.api import NewsAssistant
     from assistant.context import DEFAULT_BUDGET_TOKENS, build_context
@@ -110,7 +110,6 @@ def main() -> int:
         ]
     for _, assistant, _ in stores:
         assistant.embedder.embed(["warm up"])
-    questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
     results = []
     for backend, assistant, built in stores:
         answerer = None

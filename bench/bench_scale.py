@@ -53,6 +53,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import devset  # noqa: E402
+
 WORD = re.compile(r"[A-Za-z]{4,}")
 
 
@@ -202,7 +204,7 @@ def measure(store_root: Path, eval_dir: Path) -> dict:
     embedder.load()
     retriever = Retriever(store, embedder)
     open_s = time.perf_counter() - t
-    questions = [json.loads(line) for line in (eval_dir / "questions.jsonl").read_text().splitlines() if line.strip()]
+    questions = devset.load_questions(eval_dir)
     t = time.perf_counter()
     for q in questions[:5]:
         retriever.search(q["question"], k=5, as_of=date.fromisoformat(q["question_date"]))
@@ -243,7 +245,7 @@ def measure(store_root: Path, eval_dir: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
+    devset.add_eval_argument(ap)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "news-assistant-bench-scale")
     ap.add_argument("--sizes", default="50000,250000,1000000")
     ap.add_argument("--rebuild", action="store_true", help="make the archives again")
@@ -252,9 +254,7 @@ def main() -> int:
     if args.measure:
         print(json.dumps(measure(args.measure, args.eval)))
         return 0
-    if not (args.eval / "questions.jsonl").exists():
-        print(f"no evaluation set at {args.eval}", file=sys.stderr)
-        return 2
+    devset.load_questions(args.eval)  # exits at once when there is no set
     from assistant.api import NewsAssistant
     from assistant.config import load_settings
 

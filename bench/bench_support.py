@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import devset  # noqa: E402
 from bench_retrieval import contains  # noqa: E402
 
 _AUX = re.compile(r"\b(is|was|are|were|has|have|had|will|would|can|could|did|does|should)\b")
@@ -61,9 +62,10 @@ def negate(s: str) -> str | None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
+    devset.add_eval_argument(ap)
     ap.add_argument("--store", type=Path, default=Path(tempfile.gettempdir()) / "news-assistant-bench-store")
     args = ap.parse_args()
+    questions = devset.load_questions(args.eval)
 
     from assistant.answer.grounding import Grounder
     from assistant.answer.text import passage_sentences
@@ -72,7 +74,6 @@ def main() -> int:
     na = NewsAssistant.from_settings(corpus=args.eval / "articles", store=args.store)
     na.build_index()
     retriever = na.retriever()
-    questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
     cases: list[tuple[str, str, object, str]] = []  # (label, sentence, hits, question)
     names = []
     for q in questions:

@@ -36,6 +36,8 @@ from statistics import mean
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import devset  # noqa: E402
+
 FRACTIONS = [0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95]
 # What one off-story line costs, in gold recall: a timeline padded with one unrelated
 # article is as bad as missing the story's known article in this share of questions.
@@ -57,9 +59,10 @@ def score(cases, rule) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--eval", type=Path, default=ROOT.parent / "shared/eval/realtimeqa-dev")
+    devset.add_eval_argument(ap)
     ap.add_argument("--store", type=Path, default=Path(tempfile.gettempdir()) / "news-assistant-bench-store-minilm-int8")
     args = ap.parse_args()
+    questions = devset.load_questions(args.eval)
 
     from assistant.api import NewsAssistant
     from assistant.timeline import TimelineSettings, choose, fold_copies
@@ -68,7 +71,6 @@ def main() -> int:
     na.build_index()
     retriever = na.retriever()
     base = TimelineSettings()
-    questions = [json.loads(line) for line in (args.eval / "questions.jsonl").read_text().splitlines() if line.strip()]
     every_gold = {e["file"] for q in questions for e in q["evidence"]}
     cases = []
     for q in questions:
