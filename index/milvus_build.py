@@ -32,10 +32,10 @@ from index.embedder import Embedder, embedding_input
 from index.errors import StoreError
 from index.fanout import embed_texts
 from index.keyword import tokenize
-from index.milvus_store import (
-    PART_CHARS, _GEN, article_day, collection_names, connect, engine_errors, iterate,
-    live_generation_number, part_key, quoted, read_manifest,
+from index.milvus_engine import (
+    _GEN, collection_names, connect, engine_errors, iterate, live_generation_number, quoted, read_manifest,
 )
+from index.milvus_store import PART_CHARS, article_day, part_key
 from index.generation import FORMAT_VERSION, Manifest, check_spec
 from index.writes import writing
 

@@ -25,7 +25,7 @@ from index.backend import StoreLocation, build, open_generation, open_store  # n
 from index.builder import build_index, build_lock  # noqa: E402
 from index.chunker import ChunkerSettings  # noqa: E402
 from index.errors import StoreCorruptError, StoreError, StoreLockedError, StoreMissingError  # noqa: E402
-from index.milvus_store import StoreUnavailableError, connect, release  # noqa: E402
+from index.milvus_engine import StoreUnavailableError, connect, release  # noqa: E402
 from index.store import Store  # noqa: E402
 
 from stand_in import HashingEmbedder  # noqa: E402
