@@ -22,7 +22,6 @@ STATUS_LABELS = {"unsupported": "unsupported", "unverified": "unverified quote",
 NO_ANSWER = "No answer found in the articles."
 
 
-
 def count(n: int, noun: str) -> str:
     """"1 article", "3 articles": a number with its noun (regular plurals only)."""
     return f"{n} {noun}{'' if n == 1 else 's'}"
@@ -209,7 +208,7 @@ def update_line(event: "WatchEvent", names: int = 3) -> str:
     files = r.added + r.changed + r.removed
     shown = ", ".join(file_name(f) for f in files[:names]) + (f", … (+{len(files) - names})" if len(files) > names else "")
     return (f"{datetime.now():%H:%M:%S} {changes_summary(len(r.added), len(r.changed), len(r.removed))}"
-            f" ({shown}); generation {r.generation}: {r.articles} articles, {r.chunks} passages; {r.seconds:.1f}s")
+            f" ({shown}); generation {r.generation}: {count(r.articles, 'article')}, {count(r.chunks, 'passage')}; {r.seconds:.1f}s")
 
 
 def watch_notice(event: "WatchEvent") -> str:
@@ -218,7 +217,7 @@ def watch_notice(event: "WatchEvent") -> str:
         n = len(event.paths)
         return f"Indexing {count(n, 'changed path')}…" if n else "Bringing the index in line with the folder…"
     if event.kind == "unchanged" and not event.paths and event.report is not None:
-        return f"Index is up to date: {event.report.articles} articles. Waiting for changes."
+        return f"Index is up to date: {count(event.report.articles, 'article')}. Waiting for changes."
     if event.kind == "skipped":
         return "\n".join(f"warning: skipped {file_name(s.path)}: {one_line(s.reason)}" for s in event.skipped)
     if event.kind == "waiting":

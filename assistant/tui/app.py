@@ -150,7 +150,7 @@ class NewsApp(ChatWorkers, App[None]):
     def _index_ready(self, info: dict[str, Any], outlets: list[str]) -> None:
         self.index_state, self.outlets = IndexState.READY, outlets
         n_art, n_chunks = info.get("articles", 0), info.get("chunks", 0)
-        self.ready_text = f"Ready · {count(n_art, 'article')} · {n_chunks} passages"
+        self.ready_text = f"Ready · {count(n_art, 'article')} · {count(n_chunks, 'passage')}"
         self.set_status(self.ready_text)
 
     def on_index_opened(self, message: IndexOpened) -> None:
@@ -243,7 +243,7 @@ class NewsApp(ChatWorkers, App[None]):
         self.clear_notifications()  # "no index" / "out of date" no longer hold
         self._index_ready(message.info, message.outlets)
         r = message.report
-        held = f"{count(r.articles, 'article')} in {r.chunks} passages"
+        held = f"{count(r.articles, 'article')} in {count(r.chunks, 'passage')}"
         if r.published:
             text = f"{len(r.added)} added, {len(r.changed)} changed, {len(r.removed)} removed; {held}."
         else:
