@@ -103,6 +103,14 @@ def test_server_failures_fall_back_with_a_notice(seed_idx, server, mode, words):
     assert server.requests, "the server was never asked"
 
 
+def test_an_empty_answer_falls_back_with_a_notice(seed_idx, server):
+    # A stream that ends properly without a word (llama.cpp's server does this to a
+    # request that a newer one interrupted).
+    server.pieces = []
+    na = openai_assistant(seed_idx, server.base_url)
+    assert_fell_back(na.ask(QUESTION, as_of=AS_OF), na, "answer was empty")
+
+
 def test_connection_refused_falls_back(seed_idx):
     na = openai_assistant(seed_idx, f"http://127.0.0.1:{closed_port()}/v1")
     ans = na.ask(QUESTION, as_of=AS_OF)

@@ -125,6 +125,10 @@ class Answerer:
                 engine_used = self.extractive.name
         cancelled = cancel is not None and cancel.is_set()
         if hits and not grounder.sentences and not cancelled:
+            if engine_used != self.extractive.name:
+                # The stream ended without a word (a server that dropped the request, a
+                # model that stopped at once): the reader is told, not left guessing.
+                notes.append(f"The {engine_used} engine's answer was empty. Showing the extractive answer instead.")
             engine_used = self.extractive.name
             for span in self.extractive.select(question, hits):
                 grounder.cite_span(span)
