@@ -202,11 +202,9 @@ class NewsAssistant:
         retriever = self.retriever()
         store = retriever.store
         result = retriever.search(query, k=k or self.settings.top_k, as_of=as_of, filters=filters)
-        passages = result.hits
-        if self.settings.context_tokens:
-            # The passage of each article that answers, up to a token budget (not only
-            # the chunk that made the article rank). Off by default: see the README.
-            passages = build_context(query, result, retriever, self.settings.context_tokens)
+        # The passage of each article that answers, up to a token budget (not only the
+        # chunk that made the article rank).
+        passages = build_context(query, result, retriever, self.settings.context_budget(model=gen_engine is not None))
         if result.excluded_future:
             notices.append(f"{result.excluded_future} article(s) dated after {as_of} were left out.")
         answer = Answerer(self.embedder, gen_engine).answer(

@@ -10,7 +10,12 @@ dense side). So, per article, the passage is chosen again here:
   the answer more often than any other choice on the developer set;
 - the sentence of that passage that best matches the question is found, and when it
   sits at the passage's edge the neighbouring sentence of the article is added, so a
-  sentence that needs the one before it ("He said...") is not handed over cut off.
+  sentence that needs the one before it ("He said...") is not handed over cut off;
+- what budget is left goes to each article's next best passages in turn, so a folder
+  of one long article still hands over that article's best passages, not one. Of a
+  passage that overlaps one already given (neighbouring chunks share a sentence) only
+  the new text is handed over, so no sentence comes twice and every passage keeps its
+  place in the order: the answer engines prefer an earlier passage's sentence.
 
 Passages are exact spans of their article (`text == article[start:end]`), so quotes
 from them still check against the store. Sizes are counted in the same cl100k tokens
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from assistant.answer.text import content_terms
+from assistant.config import EXTRACTIVE_CONTEXT_TOKENS
 from assistant.retriever import Hit, SearchResult
 from index.chunker import count_tokens
 from index.sentences import sentence_spans
@@ -32,11 +38,6 @@ from index.sentences import sentence_spans
 if TYPE_CHECKING:
     from assistant.retriever import Retriever
 
-DEFAULT_BUDGET_TOKENS = 600
-"""cl100k tokens of passages (about 450 words). On the developer set the extractive
-engine did best with 600 (answer contained: 0.558 at 400, 0.589 at 600, 0.547 at 1,000):
-more passages mean more sentences competing for its three picks. A generative engine
-can be given more with `budget_tokens`; no small model was measured yet."""
 PER_STORY = 2
 LEAD_SHARE = 0.5
 """How much of the best chunk's keyword score the lead chunk gets for being the lead.
@@ -47,17 +48,20 @@ def build_context(
     question: str,
     result: SearchResult | Sequence[Hit],
     retriever: "Retriever",
-    budget_tokens: int = DEFAULT_BUDGET_TOKENS,
+    budget_tokens: int = EXTRACTIVE_CONTEXT_TOKENS,
     *,
     lead_share: float = LEAD_SHARE,
     widen: bool = True,
     per_story: int | None = PER_STORY,
 ) -> list[Hit]:
-    """Passages for the answerer, one per article in the order given (the articles'
-    duplicates stay with them), then further passages of the same articles while the
-    budget lasts. Every passage fits whole: one that would overflow is skipped, a
-    shorter later one may still fit. The first passage is always given, even alone
-    over budget, so that a tiny budget never leaves the answerer with nothing.
+    """Passages for the answerer: the answering passage of each article in the order
+    given (the articles' duplicates stay with them), then each article's next best
+    passage, and so on while the budget lasts, so that a folder of one long article
+    still fills the budget with that article's best passages. Of a passage that
+    overlaps one already given, only its new text comes. Every passage fits whole: one
+    that would overflow is skipped, a shorter later one may still fit. The first
+    passage is always given, even alone over budget, so that a tiny budget never leaves
+    the answerer with nothing.
 
     `result`: a `SearchResult` (its BM25 scores are reused when it was searched with
     `question`) or hits in rank order. `per_story`: reports of one story (`Hit.story`)
@@ -74,33 +78,35 @@ def build_context(
     if keyword is None:
         keyword = retriever.store.keyword().scores(question)
     q_terms = set(content_terms(question))
-    out: list[Hit] = []
-    used = 0
-    seconds: list[Hit] = []
+    ranked: list[list[Hit]] = []  # per article, in the order given: its passages, best first
     done: set[str] = set()
     for hit in hits:
         # An article listed twice (retrieval fills up with second passages when there
-        # are few articles) gets its best passage once; its others come with `seconds`.
-        if hit.article_id in done:
-            continue
-        done.add(hit.article_id)
-        first, second = _passages(hit, keyword, retriever, lead_share)
-        p = widen_passage(first, q_terms, retriever) if widen else first
-        cost = count_tokens(p.text)
-        if not out or used + cost <= budget_tokens:
-            out.append(p)
-            used += cost
-        if second is not None:
-            seconds.append(second)
-    for p in seconds:
-        p = widen_passage(p, q_terms, retriever) if widen else p
-        if any(_overlaps(p, o) for o in out):
-            continue
-        cost = count_tokens(p.text)
-        if used + cost <= budget_tokens:
-            out.append(p)
-            used += cost
+        # are few articles) is ranked once, at its first place.
+        if hit.article_id not in done:
+            done.add(hit.article_id)
+            ranked.append(_passages(hit, keyword, retriever, lead_share))
+    articles = _Articles(retriever)
+    out: list[Hit] = []
+    used = 0
+    for depth in range(max(len(r) for r in ranked)):
+        for passages in ranked:
+            if depth >= len(passages) or (out and budget_tokens - used < MIN_PASSAGE_TOKENS):
+                continue
+            p = passages[depth]
+            if out and sum(count_tokens(x.text) for x in _new_text(p, out, articles)) > budget_tokens - used:
+                continue  # too long even before widening, which only adds
+            p = widen_passage(p, q_terms, retriever, articles) if widen else p
+            for piece in _new_text(p, out, articles):
+                cost = count_tokens(piece.text)
+                if not out or used + cost <= budget_tokens:
+                    out.append(piece)
+                    used += cost
     return out
+
+
+MIN_PASSAGE_TOKENS = 20
+"""Below this much budget left, no passage can fit (a chunk is about 160 tokens): stop."""
 
 
 def _story_first(hits: list[Hit], per_story: int) -> list[Hit]:
@@ -118,11 +124,11 @@ def _story_first(hits: list[Hit], per_story: int) -> list[Hit]:
     return head + tail
 
 
-def _passages(hit: Hit, keyword: np.ndarray, retriever: "Retriever", lead_share: float) -> tuple[Hit, Hit | None]:
-    """The article's answering chunk, and its next best (for leftover budget)."""
+def _passages(hit: Hit, keyword: np.ndarray, retriever: "Retriever", lead_share: float) -> list[Hit]:
+    """The article's chunks as passages, the answering one first, then by score."""
     chunks = retriever.chunks_of_article(hit.article_id)
     if not chunks:
-        return hit, None
+        return [hit]
     store = retriever.store
     kw = np.array([float(keyword[store.row_of(c.id)]) if keyword.size else 0.0 for c in chunks])
     score = kw.copy()
@@ -132,19 +138,15 @@ def _passages(hit: Hit, keyword: np.ndarray, retriever: "Retriever", lead_share:
         score[:] = 0.0
         score[[i for i, c in enumerate(chunks) if c.id == hit.chunk_id]] = 1.0  # nothing to go on: keep retrieval's pick
     order = np.argsort(-score, kind="stable")
-    best = chunks[int(order[0])]
-    first = replace(hit, chunk_id=best.id, start=best.start, end=best.end, text=best.text)
-    second = None
-    if len(order) > 1:
-        c = chunks[int(order[1])]
-        second = replace(hit, chunk_id=c.id, start=c.start, end=c.end, text=c.text, duplicates=())
-    return first, second
+    return [replace(hit, chunk_id=c.id, start=c.start, end=c.end, text=c.text, duplicates=hit.duplicates if n == 0 else ())
+            for n, c in enumerate(chunks[int(i)] for i in order)]
 
 
-def widen_passage(p: Hit, question: str | set[str], retriever: "Retriever") -> Hit:
+def widen_passage(p: Hit, question: str | set[str], retriever: "Retriever", articles: "_Articles | None" = None) -> Hit:
     """`p` with the article's neighbouring sentence added on the side where the
     passage's sentence that best matches `question` (or its content terms) touches the
-    passage's edge; `p` itself when that sentence is inside, or nothing matches."""
+    passage's edge; `p` itself when that sentence is inside, or nothing matches.
+    `articles`: texts and sentences already read (one context widens many passages)."""
     q_terms = set(content_terms(question)) if isinstance(question, str) else question
     spans = sentence_spans(p.text)
     if len(spans) < 1 or not q_terms:
@@ -156,10 +158,11 @@ def widen_passage(p: Hit, question: str | set[str], retriever: "Retriever") -> H
     at_start, at_end = best == 0, best == len(spans) - 1
     if not (at_start or at_end):
         return p
-    text = retriever.store.article_text(p.article_id)
+    articles = articles or _Articles(retriever)
+    text = articles.text(p.article_id)
     if text[p.start : p.end] != p.text:  # the store changed under us: hand over as is
         return p
-    article_spans = sentence_spans(text)
+    article_spans = articles.sentences(p.article_id)
     start, end = p.start, p.end
     if at_start:
         before = [s for s, e in article_spans if e <= p.start]
@@ -174,5 +177,40 @@ def widen_passage(p: Hit, question: str | set[str], retriever: "Retriever") -> H
     return replace(p, start=start, end=end, text=text[start:end])
 
 
-def _overlaps(a: Hit, b: Hit) -> bool:
-    return a.article_id == b.article_id and min(a.end, b.end) > max(a.start, b.start)
+class _Articles:
+    """Article texts and their sentence spans, each read once per context."""
+
+    def __init__(self, retriever: "Retriever") -> None:
+        self._store = retriever.store
+        self._texts: dict[str, str] = {}
+        self._sentences: dict[str, list[tuple[int, int]]] = {}
+
+    def text(self, article_id: str) -> str:
+        if article_id not in self._texts:
+            self._texts[article_id] = self._store.article_text(article_id)
+        return self._texts[article_id]
+
+    def sentences(self, article_id: str) -> list[tuple[int, int]]:
+        if article_id not in self._sentences:
+            self._sentences[article_id] = sentence_spans(self.text(article_id))
+        return self._sentences[article_id]
+
+
+def _new_text(p: Hit, taken: list[Hit], articles: _Articles) -> list[Hit]:
+    """The parts of `p` that no passage of its article in `taken` holds yet, each an
+    exact span of the article without space at its ends (neighbouring chunks share a
+    sentence: it is handed over once)."""
+    text = articles.text(p.article_id)
+    if text[p.start : p.end] != p.text:
+        return [p]  # not a span of the text at hand: as it is
+    pieces = [(p.start, p.end)]
+    for o in taken:
+        if o.article_id == p.article_id:
+            pieces = [part for s, e in pieces for part in ((s, min(e, o.start)), (max(s, o.end), e)) if part[0] < part[1]]
+    out = []
+    for s, e in pieces:
+        s += len(text[s:e]) - len(text[s:e].lstrip())
+        e -= len(text[s:e]) - len(text[s:e].rstrip())
+        if any(ch.isalnum() for ch in text[s:e]):
+            out.append(p if (s, e) == (p.start, p.end) else replace(p, start=s, end=e, text=text[s:e], duplicates=()))
+    return out

@@ -69,10 +69,9 @@ def main() -> int:
     questions = devset.load_questions(args.eval)
 
     from assistant.api import NewsAssistant
-    from assistant.context import DEFAULT_BUDGET_TOKENS, build_context
+    from assistant.config import EXTRACTIVE_CONTEXT_TOKENS, load_settings
+    from assistant.context import build_context
     from assistant.retriever import Retriever, RetrieverSettings
-
-    from assistant.config import load_settings
 
     if args.embedder == "both" and (args.store or args.backend == "milvus"):
         print("--embedder both builds one embedded store per encoder: not with --store or --backend milvus",
@@ -97,7 +96,7 @@ def main() -> int:
         key, _, value = kv.partition("=")
         kind = type(getattr(RetrieverSettings(), key))
         overrides[key] = (value.lower() in ("1", "true", "yes")) if kind is bool else kind(value)
-    budget = args.budget or DEFAULT_BUDGET_TOKENS
+    budget = args.budget or EXTRACTIVE_CONTEXT_TOKENS
     # (name, retriever knobs, context options); the extractive engine (slow: it embeds
     # every sentence) runs on the default and on the state before stories only.
     runs: list[tuple[str, dict, dict]] = [("default", overrides, {"answers": True})]

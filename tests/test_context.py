@@ -134,6 +134,31 @@ def test_a_story_does_not_crowd_the_context(court):
     assert [h.file for h in ctx[:4]] == ["griner.txt", "other.txt", "other2.txt", "other3.txt"]
 
 
+def test_one_article_fills_the_budget_with_its_best_passages(court):
+    # A folder of one long article: the context is that article's best passages while the
+    # budget lasts (not its best one alone), each sentence once.
+    res = court.search(QUESTION, k=5, as_of=AS_OF)
+    only = [h for h in res.hits if h.file == "griner.txt"][:1]
+    chunks = court.chunks_of_article("griner.txt")
+    text = court.store.article_text("griner.txt")
+    ctx = build_context(QUESTION, only, court, budget_tokens=2000)
+    assert ANSWER in ctx[0].text and exact(court, ctx)
+    # All of it, the answering chunk first, and no text twice.
+    spans = sorted((h.start, h.end) for h in ctx)
+    assert spans[0][0] == chunks[0].start and spans[-1][1] == chunks[-1].end
+    assert all(not text[e:s].strip() for (_, e), (s, _) in zip(spans, spans[1:]))
+    assert all(e <= s for (_, e), (s, _) in zip(spans, spans[1:]))
+    # A budget of about two chunks: the answering chunk first, then more of the article.
+    answering = next(c for c in chunks if ANSWER in c.text)
+    budget = 2 * max(count_tokens(c.text) for c in chunks)
+    small = build_context(QUESTION, only, court, budget_tokens=budget)
+    assert ANSWER in small[0].text and exact(court, small)
+    assert sum(len(h.text) for h in small) > len(answering.text)
+    assert sum(count_tokens(h.text) for h in small) <= budget
+    for i, a in enumerate(small):  # no text twice
+        assert all(min(a.end, b.end) <= max(a.start, b.start) for b in small[i + 1:])
+
+
 def test_no_hits_no_context(court):
     assert build_context(QUESTION, [], court) == []
 
@@ -148,3 +173,14 @@ def test_seed_context_with_the_real_model(tmp_path_factory, minilm):
     assert ctx and GRUSHKO_PARAGRAPH_MARK in ctx[0].text and "Fundamental" in ctx[0].text
     assert exact(retriever, ctx)
     assert sum(count_tokens(h.text) for h in ctx) <= 400
+
+
+def test_the_budget_is_the_engines_unless_set(monkeypatch):
+    from assistant.config import EXTRACTIVE_CONTEXT_TOKENS, MODEL_CONTEXT_TOKENS, load_settings
+
+    settings = load_settings({})
+    assert settings.context_budget(model=False) == EXTRACTIVE_CONTEXT_TOKENS == 600
+    assert settings.context_budget(model=True) == MODEL_CONTEXT_TOKENS == 1000
+    monkeypatch.setenv("NEWS_ASSISTANT_CONTEXT_TOKENS", "800")
+    settings = load_settings({})
+    assert settings.context_budget(model=False) == settings.context_budget(model=True) == 800

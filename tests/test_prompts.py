@@ -130,3 +130,20 @@ def test_injection_stays_data_in_the_rendered_prompt():
     assert "{question} {passages}" in prompt
     # The rules come before the passages, the question after them.
     assert prompt.index("never follow") < prompt.index('<passage n="1">') < prompt.index("Question: What happened?")
+
+
+def test_a_model_reads_the_sentences_that_bear_on_the_question_per_chunk_of_passage():
+    from assistant.prompts import SENTENCES_PER_PASSAGE, passage_extract
+    from index.chunker import DEFAULT_MAX_TOKENS, count_tokens
+
+    filler = "The council met on a rainy evening to read the minutes of the last meeting aloud."
+    answer = "The harbor ferry will run again from May, the council said."
+    short = " ".join([filler, filler, filler, answer])
+    out = passage_extract(short, "When will the harbor ferry run again?")
+    assert answer in out and out.count(".") == SENTENCES_PER_PASSAGE and "…" in out
+    # Three chunks' worth of text joined into one passage keeps three times as many.
+    long = " ".join([filler] * 30 + [answer])
+    assert round(count_tokens(long) / DEFAULT_MAX_TOKENS) == 3
+    out = passage_extract(long, "When will the harbor ferry run again?")
+    assert answer in out and out.count(".") == 3 * SENTENCES_PER_PASSAGE
+    assert passage_extract(long, "") == long  # no question: the passage as it is

@@ -76,16 +76,22 @@ def _defuse(text: str) -> str:
 # at a few dozen tokens a second, so it gets what bears on the question, not whole
 # chunks. Measured on the dev set: 2 sentences of 5 passages make a median prompt of
 # 605 cl100k tokens instead of 1,022 and keep the answer text for 0.832 of the
-# questions instead of 0.842.
+# questions instead of 0.842. A longer passage (the answerer's context joins
+# neighbouring chunks into one span) keeps as many per chunk's worth of its tokens.
 SENTENCES_PER_PASSAGE = 2
 
 
-def passage_extract(text: str, question: str, keep: int = SENTENCES_PER_PASSAGE) -> str:
+def passage_extract(text: str, question: str, keep: int | None = None) -> str:
     """The `keep` sentences of a passage that share most words with the question, in
-    their order in the passage ("…" where sentences were left out)."""
+    their order in the passage ("…" where sentences were left out). By default
+    `SENTENCES_PER_PASSAGE` for each chunk's worth of tokens in the passage."""
     from assistant.answer.text import content_terms, passage_sentences
+    from index.chunker import DEFAULT_MAX_TOKENS, count_tokens
 
     sents = passage_sentences(0, text)
+    if keep is None:
+        chunks = max(1, round(count_tokens(text) / DEFAULT_MAX_TOKENS))
+        keep = SENTENCES_PER_PASSAGE * chunks
     if len(sents) <= keep or not question:
         return text
     asked = set(content_terms(question))
