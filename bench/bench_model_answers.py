@@ -3,7 +3,10 @@
     bash bench/prepare_model.sh      # once: llama-cpp-python[server] + the GGUF, outside the repo
     /work/llm-venv/bin/python -m llama_cpp.server --model /work/llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf \\
         --host 127.0.0.1 --port 8765 --n_ctx 4096 &
-    .venv/bin/python bench/bench_model_answers.py --url http://127.0.0.1:8765/v1 --limit 8
+    .venv/bin/python bench/bench_model_answers.py --url http://127.0.0.1:8765/v1 --limit 8 [--context-tokens 1000]
+
+One run at a time: llama.cpp's server interrupts a request when another arrives, and
+the interrupted one ends with an empty answer (which falls back to the extractive one).
 
 Asks the first `--limit` RealTime QA dev questions (../shared/eval/realtimeqa-dev)
 through the Python API with the `openai` engine pointed at `--url`, each with its quiz
@@ -146,6 +149,8 @@ def main() -> int:
     ap.add_argument("--store", type=Path, default=Path("/tmp/bench-main"))
     ap.add_argument("--limit", type=int, default=20, help="the first N dev questions")
     ap.add_argument("--timeout", type=float, default=600.0, help="timeout_seconds of the engine")
+    ap.add_argument("--context-tokens", type=int, default=None,
+                    help="the answerer's passage budget (default: the settings', 1,000 cl100k tokens for a model)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench/results/model_answers.json")
     args = ap.parse_args()
     questions = devset.load_questions(args.eval)
@@ -153,7 +158,8 @@ def main() -> int:
     from assistant.api import NewsAssistant
 
     na = NewsAssistant.from_settings(corpus=args.eval / "articles", store=args.store, engine="openai",
-                                     openai_base_url=args.url, openai_model=args.model, timeout_seconds=args.timeout)
+                                     openai_base_url=args.url, openai_model=args.model, timeout_seconds=args.timeout,
+                                     context_tokens=args.context_tokens)
     report = na.build_index()
     print(f"index: {report.articles} articles, {report.chunks} chunks (embedded {report.embedded_chunks} now)", flush=True)
     na.embedder.embed(["warm up"])
