@@ -76,8 +76,9 @@ def _defuse(text: str) -> str:
 # at a few dozen tokens a second, so it gets what bears on the question, not whole
 # chunks. Measured on the dev set: 2 sentences of 5 passages make a median prompt of
 # 605 cl100k tokens instead of 1,022 and keep the answer text for 0.832 of the
-# questions instead of 0.842. A longer passage (the answerer's context joins
-# neighbouring chunks into one span) keeps as many per chunk's worth of its tokens.
+# questions instead of 0.842. A passage longer than a chunk (one widened by whole
+# sentences, or a chunk of a store built with a larger `chunk_tokens`) keeps as many per
+# chunk's worth of its tokens.
 SENTENCES_PER_PASSAGE = 2
 
 
