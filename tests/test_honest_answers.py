@@ -115,6 +115,23 @@ def test_headings_are_never_picked_or_glued():
     assert lead.text == "Everything now depends on Vladimir Putin, suggested Ms. Sherman."
 
 
+def test_a_question_in_an_article_is_never_the_answer():
+    # A quiz article repeats the question word for word; the statement after it answers.
+    from assistant.answer.extractive import ExtractiveEngine
+
+    try:
+        from answer_fixtures import make_hit
+    except ImportError:
+        from tests.answer_fixtures import make_hit
+    question = "Which company is accused of turning off the AC in its stores?"
+    text = ("Which company is accused of turning off the AC in its stores? "
+            "Bed Bath & Beyond denied that any store was told to adjust its air conditioning. "
+            "Shoppers asked, “Why is it so hot in here?”")
+    sentences = ExtractiveEngine().select(question, [make_hit(text)])
+    assert sentences and all(not s.text.rstrip("”\"'").endswith("?") for s in sentences)
+    assert sentences[0].text.startswith("Bed Bath & Beyond denied")
+
+
 def test_the_direct_answer_leads():
     assert answer_type("How many people died?") == "number"
     assert answer_type("Where was the event?") == "place"

@@ -7,7 +7,9 @@ form says what kind of thing answers it ("how many" a number, "when" a date, "wh
 a place, "who"/"which" a name); a sentence that is about the question *and* holds
 such a thing that the question does not already name is preferred. At most two
 sentences from other articles follow, as support. Headings and captions (lines
-without end punctuation) are never picked.
+without end punctuation) are never picked, nor are questions: an article's question
+("What does this mean for renters?", a quiz's own question) matches the words of the
+question asked better than any answer does, and answers nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ _DATE = re.compile(r"\b(" + MONTH_NAMES + r"|Monday|Tuesday|Wednesday|Thursday|F
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w’'&.-]*(?:\s+(?:of|and|the|de|&)?\s*[A-Z][\w’'&.-]*)*")
 _TITLE = re.compile(r"[“\"]([^”\"]{2,60})[”\"]")
 _ENDS_SENTENCE = re.compile(r"[.!?…][\"'”’»)\]]*$")
+_ENDS_QUESTION = re.compile(r"\?[\"'”’»)\]]*$")
 _TYPES = (
     ("number", re.compile(r"\bhow (many|much|old|long|far|tall|big|large|high|often)\b|\bwhat (percentage|percent|share|"
                           r"number|amount|price|age|proportion|fraction)\b|\bapproximately\b", re.IGNORECASE)),
@@ -75,10 +78,12 @@ _COMMON_CAPITALS = frozenset("i mr mrs ms dr he she it they we the a an but and 
 
 
 def _is_sentence(span: Span) -> bool:
-    """A sentence, not a heading or a caption: enough words, and end punctuation unless
-    it runs on far longer than a heading does."""
+    """A statement, not a heading, a caption or a question: enough words, and end
+    punctuation (not a question mark) unless it runs on far longer than a heading does."""
     words = len(span.text.split())
-    return words >= MIN_WORDS and (words > HEADING_WORDS or bool(_ENDS_SENTENCE.search(span.text)))
+    if words < MIN_WORDS or _ENDS_QUESTION.search(span.text):
+        return False
+    return words > HEADING_WORDS or bool(_ENDS_SENTENCE.search(span.text))
 
 
 class ExtractiveEngine:
