@@ -9,11 +9,11 @@ each question with its quiz date as the as-of date and reports hit@1/5/10 (a gol
 article among the top hits), MRR@10, answering@1 and answering MRR@10 (the same with
 a hit counted when its article is gold or holds the answer's text: the quiz links one
 report of a story, and other reports often answer too), answer@5 (the answer's text
-inside the top-5 retrieved passages), answer@600 and answer@1000 (the answer's text within the first
-600 / 1,000 words of the context `build_context` hands the answerer, so that a longer
-context does not win by size alone), the share of extractive answers (over that
-context) containing the answer's text, and query latency (search only; the context
-is timed separately). `--ablations` runs the default and the variants without story
+inside the top-5 retrieved passages), answer@600 and answer@1000 (the answer's text
+within the first 600 / 1,000 words of the context `build_context` hands the answerer,
+so that a longer context does not win by size alone), the share of extractive answers
+(over that context) containing the answer's text, and query latency (search only; the
+context is timed separately). `--ablations` runs the default and the variants without story
 grouping, without the freshness rule and without passage re-selection in one process,
 so their latencies are comparable. `--backend milvus` also builds the same articles
 into a Milvus Lite store (the milvus extra) and prints both backends side by side
