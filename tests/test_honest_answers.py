@@ -143,6 +143,19 @@ def test_the_direct_answer_leads():
     assert holds_answer_kind("The event was in Coeur d'Alene, Idaho.", "place", "Where was the event?")
 
 
+def test_a_question_about_the_latest_news_needs_a_recent_report(stories):
+    latest = "What is the latest death toll in the Marlow Vale floods?"
+    assert stories.ask(latest, as_of=FLOODS_AS_OF).answerable  # the reports are a week old
+    months_later = date(2031, 6, 1)
+    ans = stories.ask(latest, as_of=months_later)  # the newest report is 80 days old
+    assert not ans.answerable and ans.sentences == ()
+    assert ans.text == "The articles up to 2031-06-01 don't say what is the latest death toll in the Marlow Vale floods."
+    assert [c.date for c in ans.nearest][:2] == ["2031-03-13", "2031-03-10"]  # what there is, with its dates
+    # Without a word of recency the same reports still answer; "new" is not one ("New York").
+    assert stories.ask(DEATHS, as_of=months_later).answerable
+    assert stories.ask("How many people died in the Marlow Vale floods, by the new count?", as_of=months_later).answerable
+
+
 def test_sources_that_differ_are_shown_newest_first_with_verified_quotes(stories):
     ans = stories.ask(DEATHS, as_of=FLOODS_AS_OF)
     assert ans.answerable
