@@ -18,12 +18,22 @@ _MONTH_RE = "|".join(sorted((m for m in _MONTHS), key=len, reverse=True))
 @dataclass(frozen=True)
 class TimeWindow:
     """Dates [start, end] a question points at, and how sure that reading is:
-    "strong" for explicit cues, "soft" for vague ones ("recently")."""
+    "strong" for explicit cues, "soft" for vague ones ("recently"). `binding`: only a
+    report from the window can answer the question (every strong cue, and a vague one
+    that says nothing but recency: see `_RECENT_CUES`)."""
 
     start: date
     end: date
     cue: str
     strength: str = "strong"
+    binding: bool = True
+
+
+# Vague cues: the question is about the days before the as-of date, how many unsaid.
+# These say only that. "new", "just" and "now" also do other work ("New York", "just
+# how many", "now that"), so they guide retrieval but bind no answer to the window.
+_RECENT_CUES = re.compile(r"\b(recent(?:ly)?|latest|newest|current(?:ly)?|upcoming|soon)\b")
+_LOOSE_CUES = re.compile(r"\b(just|new|now)\b")
 
 
 def _month_window(month: int, year: int) -> tuple[date, date]:
@@ -58,9 +68,9 @@ def find_time_window(question: str, as_of: date) -> TimeWindow | None:
             if start > as_of:  # "in 2023" asked as of 2022: no article can be there yet
                 continue
             return TimeWindow(start, min(end, as_of), m.group(0).strip())
-    m = re.search(r"\b(recent(ly)?|latest|newest|just|new|current(ly)?|now|upcoming|soon)\b", q)
+    m = _RECENT_CUES.search(q) or _LOOSE_CUES.search(q)
     if m:
-        return TimeWindow(as_of - timedelta(days=30), as_of, m.group(0), "soft")
+        return TimeWindow(as_of - timedelta(days=30), as_of, m.group(0), "soft", binding=m.re is _RECENT_CUES)
     return None
 
 

@@ -54,6 +54,20 @@ def test_vague_cues_are_soft(question):
     assert (w.start, w.end) == (date(2022, 2, 8), AS_OF)
 
 
+@pytest.mark.parametrize("question, binding", [
+    ("What is the latest on the talks?", True),
+    ("Which team recently won the title?", True),
+    ("A new law could soon raise the wage to what amount?", True),  # "soon" binds, whichever comes first
+    ("What did the New York mayor say?", False),  # a name, not a time
+    ("Just how many people came?", False),
+    ("What is happening now in Kyiv?", False),
+    ("What happened this week?", True),  # every explicit cue binds
+])
+def test_only_words_that_say_recency_bind_an_answer_to_the_window(question, binding):
+    w = find_time_window(question, AS_OF)
+    assert w is not None and w.binding is binding
+
+
 @pytest.mark.parametrize("question", [
     "How did Grushko describe the differences?",
     "What may the alliance do about Ukraine?",  # "may" the verb is no month

@@ -14,8 +14,7 @@ A question anchored in time ("this week", "yesterday") must be answered by a rep
 from that time: older coverage of the same subject cannot say what happened this week.
 So must a question that says it is about the days before it is asked, in vaguer words
 ("recently", "the latest", "will soon"): a report from months before cannot say what
-happened recently, however well it matches the words. Only words that say this and
-nothing else count ("new" is also "New York"; "just" is also "just how many").
+happened recently, however well it matches the words (`TimeWindow.binding`).
 """
 
 from __future__ import annotations
@@ -37,9 +36,6 @@ SPECIFIC_WEIGHT = 2.0
 # Days before a question's time window that a report may still be from (a story
 # written the day before "this week" began still tells this week's news).
 WINDOW_SLACK_DAYS = 2
-# A vague cue that the question is about the recent past or near future: its passages
-# must include one from the question's soft window (the 30 days before the as-of date).
-_RECENT = re.compile(r"\b(recent|recently|latest|newest|current|currently|soon|upcoming)\b", re.IGNORECASE)
 # Words that say when, not what: they are matched by dates, not by text.
 TIME_WORDS = ("today", "tonight", "yesterday", "week", "weekend", "month", "year", "recent", "recently",
               "ago", "days", "day", "earlier", "latest", "last", "past", "monday", "tuesday", "wednesday",
@@ -113,7 +109,7 @@ def assess(question: str, hits: Sequence[Hit], tokenize: Tokenize, idf: Idf,
     terms = list(weight)
     total = sum(weight.values())
     usable = list(hits)
-    if window is not None and (window.strength == "strong" or _RECENT.search(question)):
+    if window is not None and window.binding:
         usable = [h for h in hits if _in_window(h, window)]
         if not usable:
             return Assessment(False, 0.0, tuple(terms),
