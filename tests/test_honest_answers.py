@@ -132,6 +132,25 @@ def test_a_question_in_an_article_is_never_the_answer():
     assert sentences[0].text.startswith("Bed Bath & Beyond denied")
 
 
+def test_support_may_come_from_the_leads_article_but_not_all_of_it():
+    from assistant.answer.extractive import ExtractiveEngine
+
+    try:
+        from answer_fixtures import make_hit
+    except ImportError:
+        from tests.answer_fixtures import make_hit
+    first = "At least 23 people died in the Marlow Vale floods, the council said on Tuesday."
+    rescue = "Rescue teams in Marlow Vale said more people may have died in the floods overnight as the water rose."
+    named = "Officials in Marlow Vale said people who died in the floods will be named on Friday."
+    report = "Flooding began on Monday night. " + " ".join([first, rescue, named])
+    other = "30 people died in the Marlow Vale floods, officials in Hull reported."
+    engine = ExtractiveEngine()
+    alone = engine.select(DEATHS, [make_hit(report)])
+    assert [s.text for s in alone] == [first, rescue]  # two of one report's sentences, never three
+    both = engine.select(DEATHS, [make_hit(report), make_hit(other, file="b.txt", chunk_id=2)])
+    assert [s.text for s in both] == [first, other, rescue]
+
+
 def test_the_direct_answer_leads():
     assert answer_type("How many people died?") == "number"
     assert answer_type("Where was the event?") == "place"

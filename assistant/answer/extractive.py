@@ -6,7 +6,10 @@ The answer leads with the one sentence that answers what was asked. A question's
 form says what kind of thing answers it ("how many" a number, "when" a date, "where"
 a place, "who"/"which" a name); a sentence that is about the question *and* holds
 such a thing that the question does not already name is preferred. At most two
-sentences from other articles follow, as support. Headings and captions (lines
+sentences follow, as support: each about as relevant as the lead and saying something
+of its own, at most two of the three from one article (the sentence beside the lead
+often holds the specific the lead only points at; a third comes from another report).
+Headings and captions (lines
 without end punctuation) are never picked, nor are questions: an article's question
 ("What does this mean for renters?", a quiz's own question) matches the words of the
 question asked better than any answer does, and answers nothing.
@@ -15,6 +18,7 @@ question asked better than any answer does, and answers nothing.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Sequence
 
 import numpy as np
@@ -24,6 +28,7 @@ from assistant.retriever import Hit
 from index.embedder import Embedder
 
 MAX_SENTENCES = 3  # the direct answer and at most two supporting sentences
+MAX_PER_ARTICLE = 2
 MIN_WORDS = 5
 HEADING_WORDS = 12  # a line without end punctuation longer than this is text, not a heading
 # Added to a sentence's relevance (0..1) when it holds a thing of the asked kind.
@@ -117,16 +122,17 @@ class ExtractiveEngine:
         best = score[order[0]]
         lead = cands[order[0]]
         chosen: list[Span] = [lead]
-        articles = {hits[lead.passage].article_id}
+        per_article = Counter([hits[lead.passage].article_id])
         chosen_terms = [set(content_terms(lead.text))]
         for j in order[1:]:
             if len(chosen) >= self.max_sentences or score[j] < SUPPORT_RATIO * best:
                 break
             article = hits[cands[j].passage].article_id
             terms = set(content_terms(cands[j].text))
-            if article in articles or any(len(terms & t) / max(1, len(terms | t)) > 0.5 for t in chosen_terms):
-                continue  # support comes from other articles, and says something of its own
+            if per_article[article] >= MAX_PER_ARTICLE or any(
+                    len(terms & t) / max(1, len(terms | t)) > 0.5 for t in chosen_terms):
+                continue  # support says something of its own, and not all of it from one report
             chosen.append(cands[j])
-            articles.add(article)
+            per_article[article] += 1
             chosen_terms.append(terms)
         return chosen
