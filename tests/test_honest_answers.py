@@ -170,9 +170,20 @@ def test_a_question_about_the_latest_news_needs_a_recent_report(stories):
     assert not ans.answerable and ans.sentences == ()
     assert ans.text == "The articles up to 2031-06-01 don't say what is the latest death toll in the Marlow Vale floods."
     assert [c.date for c in ans.nearest][:2] == ["2031-03-13", "2031-03-10"]  # what there is, with its dates
+    assert "The question is about 2031-05-02 to 2031-06-01 (“latest”); none of the nearest articles is from then." \
+        in ans.notices
     # Without a word of recency the same reports still answer; "new" is not one ("New York").
     assert stories.ask(DEATHS, as_of=months_later).answerable
     assert stories.ask("How many people died in the Marlow Vale floods, by the new count?", as_of=months_later).answerable
+
+
+def test_a_question_with_nothing_but_a_time_is_still_held_to_it(seed):
+    # No term of "What happened this week?" is left to check; its week still is.
+    na = seed.assistant()
+    assert na.ask("What happened this week?", as_of=AS_OF).answerable  # the seed is from 2022-01-23
+    later = na.ask("What happened this week?", as_of=date(2022, 3, 1))
+    assert not later.answerable and later.text == "The articles up to 2022-03-01 don't say what happened this week."
+    assert any("(“this week”); none of the nearest articles is from then" in n for n in later.notices)
 
 
 def test_sources_that_differ_are_shown_newest_first_with_verified_quotes(stories):

@@ -67,6 +67,8 @@ class Assessment:
     confidence: float  # 0..1: the best passage's share of the question's weighted content
     missing: tuple[str, ...] = ()  # the question's words no usable passage holds
     reason: str = ""
+    # The time the question is about, when no passage is from then (a reader is told).
+    unmet_window: TimeWindow | None = None
 
 
 def _in_window(hit: Hit, window: TimeWindow) -> bool:
@@ -104,16 +106,18 @@ def assess(question: str, hits: Sequence[Hit], tokenize: Tokenize, idf: Idf,
     # question is about, and the archive does not cover it.
     weight = {t: w * (SPECIFIC_WEIGHT if t in specific else 1.0) for t, w in weight.items()
               if t in specific or w < known}
-    if not weight:
-        return Assessment(True, 1.0, reason="the question has no specific terms to check")
     terms = list(weight)
-    total = sum(weight.values())
+    # The time comes first: "What happened this week?" has no terms to check, and older
+    # articles still cannot answer it.
     usable = list(hits)
     if window is not None and window.binding:
         usable = [h for h in hits if _in_window(h, window)]
         if not usable:
-            return Assessment(False, 0.0, tuple(terms),
+            return Assessment(False, 0.0, tuple(terms), unmet_window=window,
                               reason=f"no passage is from {window.start}..{window.end} ({window.cue})")
+    if not weight:
+        return Assessment(True, 1.0, reason="the question has no specific terms to check")
+    total = sum(weight.values())
     passages = tokenize([f"{h.title}\n{h.text}" for h in usable])
     best, best_terms = 0.0, set()
     for toks in passages:
@@ -143,6 +147,13 @@ def model_declines(text: str) -> bool:
     """Whether a model's answer says the passages do not answer the question."""
     first = text.strip().split("\n", 1)[0][:300]
     return bool(_MODEL_DECLINES.search(first))
+
+
+def window_notice(window: TimeWindow) -> str:
+    """Why a question about a time was not answered: 'The question is about 2022-01-25
+    to 2022-02-01 (“this week”); none of the nearest articles is from then.'"""
+    return (f"The question is about {window.start.isoformat()} to {window.end.isoformat()} (“{window.cue}”); "
+            "none of the nearest articles is from then.")
 
 
 def abstention_message(question: str, as_of: date) -> str:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any, Callable, Mapping, Sequence
 
-from assistant.answer.answerability import Assessment, abstention_message, model_declines
+from assistant.answer.answerability import Assessment, abstention_message, model_declines, window_notice
 from assistant.answer.differences import find_differences
 from assistant.answer.engines import GenerativeEngine
 from assistant.answer.extractive import ExtractiveEngine
@@ -88,7 +88,8 @@ class Answerer:
                       else Assessment(bool(hits), 1.0 if hits else 0.0))
 
         def abstain(engine: str) -> Answer:
-            return replace(base, engine=engine, notices=tuple(notes), answerable=False,
+            told = [window_notice(assessment.unmet_window)] if assessment.unmet_window else []
+            return replace(base, engine=engine, notices=tuple(notes + told), answerable=False,
                            confidence=assessment.confidence, abstention=abstention_message(question, as_of))
 
         if hits and not assessment.answerable:
