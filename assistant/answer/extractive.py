@@ -6,13 +6,13 @@ The answer leads with the one sentence that answers what was asked. A question's
 form says what kind of thing answers it ("how many" a number, "when" a date, "where"
 a place, "who"/"which" a name); a sentence that is about the question *and* holds
 such a thing that the question does not already name is preferred. At most two
-sentences follow, as support: each about as relevant as the lead and saying something
-of its own, at most two of the three from one article (the sentence beside the lead
-often holds the specific the lead only points at; a third comes from another report).
-Headings and captions (lines
-without end punctuation) are never picked, nor are questions: an article's question
-("What does this mean for renters?", a quiz's own question) matches the words of the
-question asked better than any answer does, and answers nothing.
+sentences follow, as support: each about as relevant as the lead and saying
+something of its own, at most two of the three from one article (the sentence beside
+the lead often holds the specific the lead only points at; a third comes from
+another report). Headings and captions (lines without end punctuation) are never
+picked, nor are questions: an article's question ("What does this mean for
+renters?", a quiz's own question) matches the words of the question asked better
+than any answer does, and answers nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from assistant.retriever import Hit
 from index.embedder import Embedder
 
 MAX_SENTENCES = 3  # the direct answer and at most two supporting sentences
-MAX_PER_ARTICLE = 2
+MAX_PER_ARTICLE = 2  # of those three: a third sentence comes from another report
 MIN_WORDS = 5
 HEADING_WORDS = 12  # a line without end punctuation longer than this is text, not a heading
 # Added to a sentence's relevance (0..1) when it holds a thing of the asked kind.
