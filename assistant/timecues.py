@@ -20,7 +20,7 @@ class TimeWindow:
     """Dates [start, end] a question points at, and how sure that reading is:
     "strong" for explicit cues, "soft" for vague ones ("recently"). `binding`: only a
     report from the window can answer the question (every strong cue, and a vague one
-    that says nothing but recency: see `_RECENT_CUES`)."""
+    that says nothing but recency: see `_BINDING_CUES`)."""
 
     start: date
     end: date
@@ -30,10 +30,13 @@ class TimeWindow:
 
 
 # Vague cues: the question is about the days before the as-of date, how many unsaid.
-# These say only that. "new", "just" and "now" also do other work ("New York", "just
-# how many", "now that"), so they guide retrieval but bind no answer to the window.
-_RECENT_CUES = re.compile(r"\b(recent(?:ly)?|latest|newest|current(?:ly)?|upcoming|soon)\b")
-_LOOSE_CUES = re.compile(r"\b(just|new|now)\b")
+_VAGUE_CUES = re.compile(r"\b(recent(?:ly)?|latest|newest|just|new|current(?:ly)?|now|upcoming|soon)\b")
+# The vague cues that bind an answer to that window: they say nothing but that the
+# question is about the recent past or the near future. The others also do other work
+# ("New York", "just how many", "now that", "the most recent census", "current and
+# former officials", "at the latest", "soon after taking office"): they guide
+# retrieval only.
+_BINDING_CUES = re.compile(r"\b(recently|currently|how soon|(?:will|would|could|can|may|might|should|be|is|are) soon)\b")
 
 
 def _month_window(month: int, year: int) -> tuple[date, date]:
@@ -67,11 +70,19 @@ def find_time_window(question: str, as_of: date) -> TimeWindow | None:
             start, end = got
             if start > as_of:  # "in 2023" asked as of 2022: no article can be there yet
                 continue
-            return TimeWindow(start, min(end, as_of), m.group(0).strip())
-    m = _RECENT_CUES.search(q) or _LOOSE_CUES.search(q)
-    if m:
-        return TimeWindow(as_of - timedelta(days=30), as_of, m.group(0), "soft", binding=m.re is _RECENT_CUES)
+            return TimeWindow(start, min(end, as_of), _as_written(question, q, m))
+    vague = _VAGUE_CUES.search(q)
+    if vague:
+        binding = _BINDING_CUES.search(q)
+        return TimeWindow(as_of - timedelta(days=30), as_of, _as_written(question, q, binding or vague), "soft",
+                          binding=binding is not None)
     return None
+
+
+def _as_written(question: str, lowered: str, m: re.Match[str]) -> str:
+    """The cue as the question writes it ("in March", not "in march")."""
+    same = len(question) == len(lowered)  # lower() can change the length of a few characters
+    return (question[m.start():m.end()] if same else m.group(0)).strip()
 
 
 # What a question asks of time, beyond a date window. "current": the state of

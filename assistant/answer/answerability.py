@@ -38,8 +38,8 @@ SPECIFIC_WEIGHT = 2.0
 WINDOW_SLACK_DAYS = 2
 # Words that say when, not what: they are matched by dates, not by text.
 TIME_WORDS = ("today", "tonight", "yesterday", "week", "weekend", "month", "year", "recent", "recently",
-              "ago", "days", "day", "earlier", "latest", "last", "past", "monday", "tuesday", "wednesday",
-              "thursday", "friday", "saturday", "sunday", "soon", "currently", "now")
+              "ago", "days", "day", "earlier", "latest", "newest", "last", "past", "monday", "tuesday", "wednesday",
+              "thursday", "friday", "saturday", "sunday", "soon", "upcoming", "current", "currently", "now")
 
 # Words that say how the question is put, not what it is about. The keyword index
 # drops only 33 stopwords, and in a small archive "did" or "about" is rare enough to
@@ -150,10 +150,12 @@ def model_declines(text: str) -> bool:
 
 
 def window_notice(window: TimeWindow) -> str:
-    """Why a question about a time was not answered: 'The question is about 2022-01-25
-    to 2022-02-01 (“this week”); none of the nearest articles is from then.'"""
+    """Why a question about a time was not answered, and what to do when the articles
+    are older than the as-of date: 'The question is about 2022-01-25 to 2022-02-01
+    (“this week”); none of the nearest articles is dated then. …'"""
     return (f"The question is about {window.start.isoformat()} to {window.end.isoformat()} (“{window.cue}”); "
-            "none of the nearest articles is from then.")
+            "none of the nearest articles is dated then. To read older articles as of their own time, "
+            "ask with an earlier as-of date.")
 
 
 def abstention_message(question: str, as_of: date) -> str:

@@ -99,10 +99,12 @@ class ExtractiveEngine:
         self.max_sentences = max_sentences
 
     def select(self, question: str, hits: Sequence[Hit]) -> list[Span]:
-        """The direct answer first, then up to two supporting sentences from other articles."""
+        """The direct answer first, then up to two supporting sentences (at most two of the
+        three from one article)."""
         cands = [s for i, h in enumerate(hits) for s in passage_sentences(i, h.text) if _is_sentence(s)]
-        if not cands:
-            cands = [s for i, h in enumerate(hits) for s in passage_sentences(i, h.text)]
+        if not cands:  # only headings and fragments: the best of them, but still no question
+            cands = [s for i, h in enumerate(hits) for s in passage_sentences(i, h.text)
+                     if not _ENDS_QUESTION.search(s.text)]
         if not cands:
             return []
         q_terms = set(content_terms(question))
