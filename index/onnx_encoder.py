@@ -30,6 +30,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
@@ -58,7 +59,9 @@ RECIPE: dict[str, Any] = {
     # for the two ops it replaces: 214 chunks/s without the fusion, 161 with it.
     "runtime_unfused": ["SkipLayerNormFusion", "BiasSkipLayerNormFusion"],
     # Subnormal floats in the activations are slow to compute with and change no vector
-    # measurably: 2% faster.
+    # measurably: 7% faster (252 against 236 texts/s on 413 dev paragraphs). The setting
+    # holds for every thread that runs the model, so the encoder runs it on a thread of
+    # its own (`OnnxMiniLMEmbedder._runner`): the caller's arithmetic keeps subnormals.
     "runtime_config": {"session.set_denormal_as_zero": "1"},
     "min_check_cosine": 0.98,
 }
@@ -333,6 +336,10 @@ class OnnxMiniLMEmbedder:
         self._tok_full: Any = None  # no truncation, for input_lengths
         self._ids: dict[str, np.ndarray] = {}  # token ids from input_lengths, reused by embed
         self._lock = threading.RLock()
+        # The thread that runs the model: onnxruntime sets denormals-as-zero on every
+        # thread that runs it, and the caller's thread (a chat, a program using the API)
+        # must not be left computing with subnormals flushed to zero.
+        self._runner: ThreadPoolExecutor | None = None
 
     # -- preparing and loading ----------------------------------------------------------
     def prepare(self, progress: Progress | None = None, *, export: bool = True) -> None:
@@ -376,7 +383,9 @@ class OnnxMiniLMEmbedder:
         from tokenizers import Tokenizer
 
         assert self.model_path is not None
-        session = open_session(self.model_path, self.threads)
+        # The session is made on the runner too: onnxruntime sets the thread state there.
+        self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="int8-encoder")
+        session = self._runner.submit(open_session, self.model_path, self.threads).result()
         tok_file = str(source_dir() / "tokenizer.json")
         # tokenizer.json pads and truncates to 128 (its training length); the model reads 256.
         self._tok, self._tok_full = Tokenizer.from_file(tok_file), Tokenizer.from_file(tok_file)
@@ -432,7 +441,9 @@ class OnnxMiniLMEmbedder:
                 input_ids[r, : lengths[i]] = ids[i]
                 mask[r, : lengths[i]] = 1
             feed = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
-            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+            assert self._runner is not None
+            run = self._runner.submit(self._session.run, None, {k: v for k, v in feed.items() if k in self._inputs})
+            hidden = run.result()[0]
             weights = mask[..., None].astype(np.float32)
             vecs = (hidden * weights).sum(axis=1) / weights.sum(axis=1)
             out[rows] = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +52,8 @@ def test_int8_vectors_match_fp32_on_the_seed_chunks(int8, minilm, seed_article):
 
 def test_padding_is_small_with_length_sorted_batches(int8, seed_article):
     e = OnnxMiniLMEmbedder()
-    e.model_path, e._session, e._tok, e._tok_full, e._inputs = (
-        int8.model_path, int8._session, int8._tok, int8._tok_full, int8._inputs)
+    e.model_path, e._session, e._tok, e._tok_full, e._inputs, e._runner = (
+        int8.model_path, int8._session, int8._tok, int8._tok_full, int8._inputs, int8._runner)
     texts = seed_inputs(seed_article) * 5 + ["short one", "another short text"] * 20
     e.embed(texts)
     assert e.stats["texts"] == len(texts) and e.stats["batches"] >= -(-len(texts) // e.batch_size)
@@ -82,11 +83,35 @@ def test_the_graph_onnxruntime_runs_has_no_skip_layer_norm_kernel(int8, tmp_path
     import onnx
 
     saved = tmp_path / "as-run.onnx"
-    onnx_encoder.open_session(int8.model_path, 1, save_optimised_to=saved)
+    # On a thread of its own, as the encoder does: the session sets denormals-as-zero on
+    # the thread that makes it, and this process goes on to other tests.
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        runner.submit(onnx_encoder.open_session, int8.model_path, 1, save_optimised_to=saved).result()
     ops = [n.op_type for n in onnx.load(str(saved)).graph.node]
     assert "SkipLayerNormalization" not in ops
     assert ops.count("LayerNormalization") == 12 and ops.count("FastGelu") == 6
     assert ops.count("QAttention") == 6 and ops.count("DynamicQuantizeMatMul") == 18
+
+
+SUBNORMALS_AFTER_EMBEDDING = """
+from index.onnx_encoder import OnnxMiniLMEmbedder
+tiny = 5e-324  # the smallest subnormal double
+before = tiny * 1.0 > 0
+OnnxMiniLMEmbedder().embed(["a test of the encoder"])
+print(before, tiny * 1.0 > 0)
+"""
+
+
+def test_the_callers_arithmetic_keeps_subnormal_floats(int8, child_env):
+    """The model runs with denormals as zero (faster), a state onnxruntime sets on each
+    thread that makes or runs a session. The encoder keeps it on a thread of its own:
+    the chat, or any program using the API, still computes with subnormals afterwards
+    (hypothesis refused to draw floats in a process where they were flushed). In a
+    fresh process, whose main thread nothing else has touched."""
+    proc = subprocess.run([sys.executable, "-c", SUBNORMALS_AFTER_EMBEDDING], capture_output=True, text=True,
+                          env=child_env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "True"]
 
 
 def fresh_cache_with(model_dir: Path, home: Path) -> Path:
