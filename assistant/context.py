@@ -91,7 +91,9 @@ def build_context(
     used = 0
     for depth in range(max(len(r) for r in ranked)):
         for passages in ranked:
-            if depth >= len(passages) or (out and budget_tokens - used < MIN_PASSAGE_TOKENS):
+            if out and budget_tokens - used < MIN_PASSAGE_TOKENS:
+                return out
+            if depth >= len(passages):
                 continue
             p = passages[depth]
             if out and sum(count_tokens(x.text) for x in _new_text(p, out, articles)) > budget_tokens - used:

@@ -336,10 +336,11 @@ class OnnxMiniLMEmbedder:
         self._tok_full: Any = None  # no truncation, for input_lengths
         self._ids: dict[str, np.ndarray] = {}  # token ids from input_lengths, reused by embed
         self._lock = threading.RLock()
-        # The thread that runs the model: onnxruntime sets denormals-as-zero on every
-        # thread that runs it, and the caller's thread (a chat, a program using the API)
-        # must not be left computing with subnormals flushed to zero.
-        self._runner: ThreadPoolExecutor | None = None
+        # The thread that makes and runs the session (started at its first use):
+        # onnxruntime sets denormals-as-zero on every thread that does, and the caller's
+        # thread (a chat, a program using the API) must not be left computing with
+        # subnormals flushed to zero.
+        self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="int8-encoder")
 
     # -- preparing and loading ----------------------------------------------------------
     def prepare(self, progress: Progress | None = None, *, export: bool = True) -> None:
@@ -383,8 +384,6 @@ class OnnxMiniLMEmbedder:
         from tokenizers import Tokenizer
 
         assert self.model_path is not None
-        # The session is made on the runner too: onnxruntime sets the thread state there.
-        self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="int8-encoder")
         session = self._runner.submit(open_session, self.model_path, self.threads).result()
         tok_file = str(source_dir() / "tokenizer.json")
         # tokenizer.json pads and truncates to 128 (its training length); the model reads 256.
@@ -441,7 +440,6 @@ class OnnxMiniLMEmbedder:
                 input_ids[r, : lengths[i]] = ids[i]
                 mask[r, : lengths[i]] = 1
             feed = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": np.zeros_like(input_ids)}
-            assert self._runner is not None
             run = self._runner.submit(self._session.run, None, {k: v for k, v in feed.items() if k in self._inputs})
             hidden = run.result()[0]
             weights = mask[..., None].astype(np.float32)

@@ -13,7 +13,7 @@ its rarest terms unfound.
 A question anchored in time ("this week", "yesterday") must be answered by a report
 from that time: older coverage of the same subject cannot say what happened this week.
 So must a question that says it is about the days before it is asked, in vaguer words
-("recently", "the latest", "will soon"): a report from months before cannot say what
+("recently", "currently", "will soon"): a report from months before cannot say what
 happened recently, however well it matches the words (`TimeWindow.binding`).
 """
 
