@@ -11,6 +11,8 @@ dense side). So, per article, the passage is chosen again here:
 - the sentence of that passage that best matches the question is found, and when it
   sits at the passage's edge the neighbouring sentence of the article is added, so a
   sentence that needs the one before it ("He said...") is not handed over cut off;
+- a question bound to a time ("this week", "recently") is answered from that time's
+  reports alone, so their passages come first, in rank order, then the others';
 - what budget is left goes to each article's next best passages in turn, so a folder
   of one long article still hands over that article's best passages, not one. Of a
   passage that overlaps one already given (neighbouring chunks share a sentence) only
@@ -72,6 +74,11 @@ def build_context(
         return []
     if per_story is not None:
         hits = _story_first(hits, per_story)
+    window = result.window if isinstance(result, SearchResult) else None
+    if window is not None and window.binding:
+        # Only its time's reports can answer the question (`answerability.assess`): their
+        # passages come first.
+        hits = [h for h in hits if window.holds(h.date)] + [h for h in hits if not window.holds(h.date)]
     keyword = None
     if isinstance(result, SearchResult) and result.query == question:
         keyword = result.keyword_scores

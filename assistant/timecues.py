@@ -15,6 +15,11 @@ _MONTHS.pop("may", None)  # "may" is mostly a verb; the full name is matched bel
 _MONTH_RE = "|".join(sorted((m for m in _MONTHS), key=len, reverse=True))
 
 
+# Days before a window that a report may still be from: a story written the day before
+# "this week" began still tells this week's news.
+WINDOW_SLACK_DAYS = 2
+
+
 @dataclass(frozen=True)
 class TimeWindow:
     """Dates [start, end] a question points at, and how sure that reading is:
@@ -27,6 +32,17 @@ class TimeWindow:
     cue: str
     strength: str = "strong"
     binding: bool = True
+
+    @property
+    def earliest(self) -> date:
+        """The first day a report from the window may be dated."""
+        return self.start - timedelta(days=WINDOW_SLACK_DAYS)
+
+    def holds(self, day: str | None) -> bool:
+        """Whether a report dated `day` (ISO) is from the window; an undated one is not."""
+        if not day:
+            return False
+        return self.earliest <= date.fromisoformat(day) <= self.end
 
 
 # Vague cues: the question is about the days before the as-of date, how many unsaid.

@@ -233,7 +233,10 @@ def run(questions, retriever, k, budget, reselect, answerer, show_misses) -> dic
                   [h.text for h in res.hits], first_words(context, 1000), seconds)
         if answerer is not None:
             # Without re-selection the answerer gets what `ask` hands it today: the top 5.
-            answer_text = " ".join(s.text for s in answerer.select(q["question"], context if reselect else res.hits[:5]))
+            read = context if reselect else res.hits[:5]
+            if res.window is not None and res.window.binding:  # as `ask`: that time's reports alone
+                read = [h for h in read if res.window.holds(h.date)]
+            answer_text = " ".join(s.text for s in answerer.select(q["question"], read))
             if contains(answer_text, q["answer"]):
                 extractive_ok += 1
         if show_misses and (rank is None or rank > 1):

@@ -15,11 +15,13 @@ except ImportError:  # tests/ made a package
     from tests.answer_fixtures import (GRUSHKO_PARAGRAPH_MARK, PRESS_BRIEFING_MARK, SEED_DATE, chunk_with,
                                        paragraph_at, seed_index, store_hits)
 
+from assistant.answer.answerability import Assessment
 from assistant.answer.answerer import Answerer
 from assistant.answer.checker import check_answer
 from assistant.answer.extractive import ExtractiveEngine
 from assistant.answer.types import Draft
 from assistant.errors import EngineError
+from assistant.timecues import TimeWindow
 
 pytestmark = pytest.mark.slow
 AS_OF = date(2022, 2, 1)
@@ -186,6 +188,29 @@ def test_cancelled_ask_is_not_added_to_the_session(na):
     session = ChatSession()
     ans = na.ask(QUESTION, session=session, as_of=AS_OF, cancel=cancel)
     assert ans.cancelled and session.turns == []
+
+
+def test_a_model_reads_only_the_passages_from_the_questions_time(na, two_hits):
+    # The assessment says only the second passage is from the question's time: the model
+    # is handed that one alone, as passage 1, and the reader is told what was set aside.
+    week = TimeWindow(date(2022, 1, 24), AS_OF, "this week")
+    second = two_hits[1].text.split(".")[0]
+    engine = ScriptedEngine([f'"{second}" [1].'])
+    ans = Answerer(na.embedder, engine).answer(
+        "What happened this week?", two_hits, as_of=AS_OF,
+        assess=lambda q, hits: Assessment(True, 1.0, window=week, usable=(1,)))
+    prompt = engine.prompts[0]
+    assert '<passage n="1">' in prompt and '<passage n="2">' not in prompt
+    assert two_hits[1].text[:60] in prompt and two_hits[0].text[:60] not in prompt
+    assert ans.hits == (two_hits[1],) and [c.chunk_id for c in ans.citations] == [two_hits[1].chunk_id]
+    assert ans.notices == ("Only reports dated 2022-01-22 to 2022-02-01 were read (“this week”); "
+                           "1 passage from other times was set aside.",)
+    # When no passage is from then, the answer says so, and all of them are the nearest.
+    refused = Answerer(na.embedder, engine).answer(
+        "What happened this week?", two_hits, as_of=AS_OF,
+        assess=lambda q, hits: Assessment(False, 0.0, window=week, usable=()))
+    assert not refused.answerable and refused.hits == tuple(two_hits)
+    assert any("none of the nearest articles is dated then" in n for n in refused.notices)
 
 
 def test_no_hits_gives_a_notice_not_an_error(na):

@@ -18,6 +18,7 @@ except ImportError:  # tests/ made a package
 
 from assistant.context import build_context, widen_passage
 from assistant.retriever import Retriever
+from assistant.timecues import TimeWindow
 from index.chunker import count_tokens
 from stand_in import HashingEmbedder
 
@@ -157,6 +158,20 @@ def test_one_article_fills_the_budget_with_its_best_passages(court):
     assert sum(count_tokens(h.text) for h in small) <= budget
     for i, a in enumerate(small):  # no text twice
         assert all(min(a.end, b.end) <= max(a.start, b.start) for b in small[i + 1:])
+
+
+def test_a_question_bound_to_a_time_gets_that_times_reports_first(court):
+    res = court.search(QUESTION, k=5, as_of=AS_OF)
+    assert res.hits[0].file == "griner.txt"  # 2022-06-27; the others are from 2022-06-28
+    # "yesterday" as of 2022-07-01 reaches back to 2022-06-28 with the window's slack.
+    bound = TimeWindow(date(2022, 6, 30), date(2022, 7, 1), "yesterday")
+    assert bound.earliest == date(2022, 6, 28) and bound.holds("2022-06-28") and not bound.holds("2022-06-27")
+    ctx = build_context(QUESTION, replace(res, window=bound), court, budget_tokens=5000)
+    firsts = list(dict.fromkeys(h.file for h in ctx))
+    assert firsts[-1] == "griner.txt" and len(firsts) == 4  # still handed over, after the others
+    # A window that guides retrieval without binding the answer leaves the rank order.
+    guide = replace(bound, cue="the latest", strength="soft", binding=False)
+    assert build_context(QUESTION, replace(res, window=guide), court, budget_tokens=5000)[0].file == "griner.txt"
 
 
 def test_no_hits_no_context(court):

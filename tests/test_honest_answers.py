@@ -179,6 +179,24 @@ def test_a_question_about_recent_news_needs_a_recent_report(stories):
     assert stories.ask("How many people died in the Marlow Vale floods, by the new count?", as_of=months_later).answerable
 
 
+def test_a_question_about_this_week_is_answered_from_this_weeks_reports_alone(stories):
+    # As of 2031-03-22 "this week" reaches back to 2031-03-12: the update (03-13) is from
+    # it, the first report (03-10, 23 dead) is not, however well it matches.
+    as_of = date(2031, 3, 22)
+    ans = stories.ask("How many people died in the Marlow Vale floods this week?", as_of=as_of)
+    assert ans.answerable and "30 people died" in ans.text and "23" not in ans.text
+    assert {c.date for c in ans.citations} == {"2031-03-13"} and {h.date for h in ans.hits} == {"2031-03-13"}
+    assert ans.differences == ()  # the older toll is not a source that differs
+    (note,) = [n for n in ans.notices if n.startswith("Only reports")]
+    assert note.startswith("Only reports dated 2031-03-12 to 2031-03-22 were read (“this week”); ")
+    assert note.endswith("from other times were set aside.") or note.endswith("from other times was set aside.")
+    assert check_answer(ans, stories.store()) == []
+    # Asked without the week, both reports answer, and they differ.
+    both = stories.ask(DEATHS, as_of=as_of)
+    assert {c.date for c in both.citations} >= {"2031-03-13", "2031-03-10"} and both.differences
+    assert not any(n.startswith("Only reports") for n in both.notices)
+
+
 def test_a_question_with_nothing_but_a_time_is_still_held_to_it(seed):
     # No term of "What happened this week?" is left to check; its week still is.
     na = seed.assistant()

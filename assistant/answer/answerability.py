@@ -11,7 +11,8 @@ some passage that holds most of what it asks about; one they do not answer leave
 its rarest terms unfound.
 
 A question anchored in time ("this week", "yesterday") must be answered by a report
-from that time: older coverage of the same subject cannot say what happened this week.
+from that time, and is answered from those reports alone: older coverage of the same
+subject cannot say what happened this week.
 So must a question that says it is about the days before it is asked, in vaguer words
 ("recently", "currently", "will soon"): a report from months before cannot say what
 happened recently, however well it matches the words (`TimeWindow.binding`).
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Callable, Sequence
 
 from assistant.retriever import Hit
@@ -33,9 +34,6 @@ from assistant.timecues import TimeWindow
 MIN_COVERAGE = 0.5
 # Names and numbers count this many times a common word of the same rarity.
 SPECIFIC_WEIGHT = 2.0
-# Days before a question's time window that a report may still be from (a story
-# written the day before "this week" began still tells this week's news).
-WINDOW_SLACK_DAYS = 2
 # Words that say when, not what: they are matched by dates, not by text.
 TIME_WORDS = ("today", "tonight", "yesterday", "week", "weekend", "month", "year", "recent", "recently",
               "ago", "days", "day", "earlier", "latest", "newest", "last", "past", "monday", "tuesday", "wednesday",
@@ -67,15 +65,16 @@ class Assessment:
     confidence: float  # 0..1: the best passage's share of the question's weighted content
     missing: tuple[str, ...] = ()  # the question's words no usable passage holds
     reason: str = ""
-    # The time the question is about, when no passage is from then (a reader is told).
-    unmet_window: TimeWindow | None = None
+    # The time the question is bound to, if any (`TimeWindow.binding`).
+    window: TimeWindow | None = None
+    # The passages an answer may be read from, as indices into the hits assessed: those
+    # from the question's time when it is bound to one. None: all of them.
+    usable: tuple[int, ...] | None = None
 
-
-def _in_window(hit: Hit, window: TimeWindow) -> bool:
-    if not hit.date:
-        return False
-    day = date.fromisoformat(hit.date)
-    return window.start - timedelta(days=WINDOW_SLACK_DAYS) <= day <= window.end
+    @property
+    def unmet_window(self) -> TimeWindow | None:
+        """The time the question is about, when no passage is from then (a reader is told)."""
+        return self.window if self.usable == () else None
 
 
 def idf_of_absent(idf: Idf) -> float:
@@ -108,17 +107,21 @@ def assess(question: str, hits: Sequence[Hit], tokenize: Tokenize, idf: Idf,
               if t in specific or w < known}
     terms = list(weight)
     # The time comes first: "What happened this week?" has no terms to check, and older
-    # articles still cannot answer it.
-    usable = list(hits)
-    if window is not None and window.binding:
-        usable = [h for h in hits if _in_window(h, window)]
+    # articles still cannot answer it. Older coverage is neither weighed here nor read
+    # by the answer engines (`Assessment.usable`).
+    window = window if window is not None and window.binding else None
+    usable: tuple[int, ...] | None = None
+    if window is not None:
+        usable = tuple(i for i, h in enumerate(hits) if window.holds(h.date))
         if not usable:
-            return Assessment(False, 0.0, tuple(terms), unmet_window=window,
+            return Assessment(False, 0.0, tuple(terms), window=window, usable=(),
                               reason=f"no passage is from {window.start}..{window.end} ({window.cue})")
     if not weight:
-        return Assessment(True, 1.0, reason="the question has no specific terms to check")
+        return Assessment(True, 1.0, reason="the question has no specific terms to check",
+                          window=window, usable=usable)
     total = sum(weight.values())
-    passages = tokenize([f"{h.title}\n{h.text}" for h in usable])
+    read = hits if usable is None else [hits[i] for i in usable]
+    passages = tokenize([f"{h.title}\n{h.text}" for h in read])
     best, best_terms = 0.0, set()
     for toks in passages:
         have = set(toks)
@@ -127,8 +130,9 @@ def assess(question: str, hits: Sequence[Hit], tokenize: Tokenize, idf: Idf,
             best, best_terms = share, have
     missing = tuple(t for t in terms if t not in best_terms)
     if best >= MIN_COVERAGE:
-        return Assessment(True, round(best, 3), missing)
-    return Assessment(False, round(best, 3), missing, reason="no passage holds most of what the question asks about")
+        return Assessment(True, round(best, 3), missing, window=window, usable=usable)
+    return Assessment(False, round(best, 3), missing, reason="no passage holds most of what the question asks about",
+                      window=window, usable=usable)
 
 
 _WH = re.compile(r"^\s*(who|whom|whose|what|which|when|where|why|how)\b", re.IGNORECASE)
@@ -147,6 +151,13 @@ def model_declines(text: str) -> bool:
     """Whether a model's answer says the passages do not answer the question."""
     first = text.strip().split("\n", 1)[0][:300]
     return bool(_MODEL_DECLINES.search(first))
+
+
+def set_aside_notice(window: TimeWindow, others: int) -> str:
+    """Why passages that were found are not cited: 'Only reports dated 2022-01-23 to
+    2022-02-01 were read (“this week”); 2 passages from other times were set aside.'"""
+    return (f"Only reports dated {window.earliest.isoformat()} to {window.end.isoformat()} were read (“{window.cue}”); "
+            f"{others} passage{'s' if others != 1 else ''} from other times {'were' if others != 1 else 'was'} set aside.")
 
 
 def window_notice(window: TimeWindow) -> str:

@@ -15,7 +15,8 @@ from dataclasses import replace
 from datetime import date
 from typing import Any, Callable, Mapping, Sequence
 
-from assistant.answer.answerability import Assessment, abstention_message, model_declines, window_notice
+from assistant.answer.answerability import (Assessment, abstention_message, model_declines, set_aside_notice,
+                                            window_notice)
 from assistant.answer.differences import find_differences
 from assistant.answer.engines import GenerativeEngine
 from assistant.answer.extractive import ExtractiveEngine
@@ -77,7 +78,6 @@ class Answerer:
         if notice:
             notes.append(notice)
         engine_used = self.extractive.name
-        grounder = Grounder(hits, None, verify, locate=locate)
         # What every outcome shares; each return fills in the rest.
         base = Answer(question=question, sentences=(), citations=(), hits=tuple(hits), engine=self.name,
                       generation=generation, search_query=search_query or question, as_of=as_of.isoformat(),
@@ -86,16 +86,23 @@ class Answerer:
         # which carries the names it refers to.
         assessment = (assess(search_query or question, hits) if assess is not None and hits
                       else Assessment(bool(hits), 1.0 if hits else 0.0))
+        nearest = base
 
         def abstain(engine: str) -> Answer:
             told = [window_notice(assessment.unmet_window)] if assessment.unmet_window else []
-            return replace(base, engine=engine, notices=tuple(notes + told), answerable=False,
+            return replace(nearest, engine=engine, notices=tuple(notes + told), answerable=False,
                            confidence=assessment.confidence, abstention=abstention_message(question, as_of))
 
         if hits and not assessment.answerable:
             # The passages are about something else: say so, and show them as the
             # nearest articles rather than as sources.
             return abstain(self.name)
+        if assessment.window is not None and assessment.usable is not None and len(assessment.usable) < len(hits):
+            # A question bound to a time is answered from that time's reports alone.
+            notes.append(set_aside_notice(assessment.window, len(hits) - len(assessment.usable)))
+            hits = [hits[i] for i in assessment.usable]
+            base = replace(base, hits=tuple(hits))
+        grounder = Grounder(hits, None, verify, locate=locate)
 
         def show(engine: str) -> None:
             if on_draft is not None:
