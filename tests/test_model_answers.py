@@ -107,6 +107,10 @@ def test_3_prompt_markup_never_reaches_the_reader(folder, minilm, server):
         assert "<passage" not in text and "[n]" not in text and "passage" not in text.lower(), text
     assert [s.status for s in ans.sentences] == ["supported", "supported"]
     assert ans.sentences[0].text.startswith("Shanghai began") and ans.sentences[1].text.startswith("The city's east")
+    # The fence's attribute copied as the citation.
+    _, ans = ask(folder, minilm, server, "What happened in Shanghai?",
+                 ["Shanghai began a two-stage lockdown on Monday (n=1)."])
+    assert "n=" not in ans.text and [(s.status, s.citations) for s in ans.sentences] == [("supported", (1,))]
 
 
 def test_4_punctuation_inside_the_quotation_marks_is_still_verbatim(folder, minilm, server):

@@ -49,6 +49,8 @@ _GLUED_MARKER = re.compile(r"([.!?…][\"'”’)\]]*)(\[\d)")
 # template's literal placeholder, and "According to passage [3]," openings.
 _PROMPT_TAG = re.compile(r"</?\s*passage\b[^>]*>", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\[\s*n\s*\]")
+# The fence's attribute copied as a citation: "(n=1)", "(passage n=\"2\")".
+_ATTRIBUTE_CITATION = re.compile(r"\((?:\s*passage)?\s*n\s*=\s*[\"“']?(\d+)[\"”']?\s*\)", re.IGNORECASE)
 _PASSAGE_REF = re.compile(
     r"^(?:according to|as (?:stated|reported|said) in|based on|from|in)\s+(?:the\s+)?(?:passages?|articles?)"
     r"\s*(?:\[?\d+\]?(?:\s*(?:,|and)\s*\[?\d+\]?)*)?\s*(?:from\s*)?(?:\[?\d+\]?)?\s*,?\s*",
@@ -88,7 +90,7 @@ def _pairs(text: str) -> set[tuple[str, str]]:
 
 def clean_model_text(text: str) -> str:
     """A model's answer without the prompt's markup."""
-    return _PLACEHOLDER.sub("", _PROMPT_TAG.sub("", text))
+    return _ATTRIBUTE_CITATION.sub(r"[\1]", _PLACEHOLDER.sub("", _PROMPT_TAG.sub("", text)))
 
 
 def _drop_passage_reference(sentence: str) -> str:
