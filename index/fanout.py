@@ -17,6 +17,8 @@ the worker from the packaged weights). The project must be installed on the work
 
 from __future__ import annotations
 
+import os
+
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -62,7 +64,10 @@ def _embed_on_ray(make: Callable[[], Embedder], dim: int, texts: Sequence[str], 
             except ConnectionError:
                 if address != "auto":
                     raise
-                ray.init(**options)  # `auto` and no Ray running here: start one for this build
+                # `auto` and no Ray running here: start one for this build. On a busy
+                # 2-core machine its GCS server can take longer than Ray's 30 s to start.
+                os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
+                ray.init(**options)
         except (ConnectionError, RuntimeError, ValueError) as e:
             raise ConfigError(f"cannot reach the Ray cluster at {address} ({e})",
                               hint="Start Ray there (`ray start --head`), or use --ray auto on a machine running Ray.") from None

@@ -29,6 +29,8 @@ MB = 1 << 20
 def local_ray():
     # The workers import the project and the tests' stand-ins like a child process does.
     tests = Path(__file__).resolve().parent
+    # Under the whole suite on 2 cores the GCS server has taken longer than Ray's 30 s.
+    os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)]),
                                        "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})

@@ -154,7 +154,7 @@ def model_declines(text: str) -> bool:
 
 
 def set_aside_notice(window: TimeWindow, others: int) -> str:
-    """Why passages that were found are not cited: 'Only reports dated 2022-01-23 to
+    """Why passages that were found are not cited: 'Only reports dated 2022-01-22 to
     2022-02-01 were read (“this week”); 2 passages from other times were set aside.'"""
     return (f"Only reports dated {window.earliest.isoformat()} to {window.end.isoformat()} were read (“{window.cue}”); "
             f"{others} passage{'s' if others != 1 else ''} from other times {'were' if others != 1 else 'was'} set aside.")

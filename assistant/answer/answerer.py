@@ -86,7 +86,7 @@ class Answerer:
         # which carries the names it refers to.
         assessment = (assess(search_query or question, hits) if assess is not None and hits
                       else Assessment(bool(hits), 1.0 if hits else 0.0))
-        nearest = base
+        nearest = base  # an abstention shows every passage, as the nearest articles
 
         def abstain(engine: str) -> Answer:
             told = [window_notice(assessment.unmet_window)] if assessment.unmet_window else []
