@@ -189,6 +189,11 @@ def test_the_fences_attribute_copied_as_a_citation_is_read_as_one():
     assert split_answer('Truss resigned (n=1). She said “no” (passage n="2").') == [
         ("Truss resigned.", (1,)), ("She said “no”.", (2,)),
     ]
+    # Seen with the real model: in brackets, with or without "=", beside a marker, and as
+    # a sentence's opening.
+    assert split_answer('Brazil goes to a run-off. [n=1] [1] It cost $50 billion [n1]. N=1, The show drew 10 million.') == [
+        ("Brazil goes to a run-off.", (1,)), ("It cost $50 billion.", (1,)), ("The show drew 10 million.", ()),
+    ]
 
 
 def test_quote_helpers():

@@ -40,6 +40,9 @@ ARTICLES = {
     "squid.md": ("2022-06-13", "Screen Daily", "A second season",
                  "Netflix said on Sunday that “Squid Game” will return for a second season. The series was watched "
                  "by millions of households in its first month."),
+    "chargers.md": ("2022-06-08", "Wirefeed", "One charger for all",
+                    "The European Union’s lawmakers agreed on Tuesday that every new phone sold in the EU, the Apple "
+                    "iPhone included, must charge over USB-C by the fall of 2024. The rule was drafted in Brussels."),
     "lockdown.md": ("2022-03-28", "Wirefeed", "Shanghai lockdown",
                     "Shanghai began a two-stage lockdown on Monday to contain a surge in Covid-19 cases. The city's "
                     "east was closed first and the west will follow on Friday."),
@@ -162,3 +165,17 @@ def test_5_the_terminal_shows_reading_then_the_answer_once(folder, server):
     assert "Reading" in text and text.index("Reading") < text.index("Shanghai began")
     assert text.count("Shanghai began a two-stage lockdown on Monday.") == 1, text
     assert "file chars" in text
+
+
+def test_8_a_possessive_or_another_apostrophe_is_the_same_name(folder, minilm, server):
+    # Seen with the real model: "the EU's effort", "Tesla's AI Day" and "Coeur d'Alene"
+    # were judged contradicted because the article wrote "the EU", "Tesla’s", "d’Alene".
+    _, ans = ask(folder, minilm, server, "Which phones must charge over USB-C?",
+                 ["Under the European Union's rule, the EU's new phones, Apple's iPhone included, must charge over "
+                  "USB-C by the fall of 2024. [1]"])
+    (s,) = ans.sentences
+    assert s.status == "supported", s
+    # A name the article does not hold is still caught, possessive or not.
+    _, ans = ask(folder, minilm, server, "Which phones must charge over USB-C?",
+                 ["Under Germany's rule, new phones must charge over USB-C by the fall of 2024. [1]"])
+    assert ans.sentences[0].status == "contradicted" and "germany" in ans.sentences[0].note

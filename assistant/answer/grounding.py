@@ -49,8 +49,10 @@ _GLUED_MARKER = re.compile(r"([.!?…][\"'”’)\]]*)(\[\d)")
 # template's literal placeholder, and "According to passage [3]," openings.
 _PROMPT_TAG = re.compile(r"</?\s*passage\b[^>]*>", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\[\s*n\s*\]")
-# The fence's attribute copied as a citation: "(n=1)", "(passage n=\"2\")".
-_ATTRIBUTE_CITATION = re.compile(r"\((?:\s*passage)?\s*n\s*=\s*[\"“']?(\d+)[\"”']?\s*\)", re.IGNORECASE)
+# The fence's attribute copied as a citation: "(n=1)", "[n=1]", "[n1]", "(passage n=\"2\")";
+# and as a sentence's opening, "N=1, ...".
+_ATTRIBUTE_CITATION = re.compile(r"[(\[](?:\s*passage)?\s*n\s*=?\s*[\"“']?(\d+)[\"”']?\s*[)\]]", re.IGNORECASE)
+_ATTRIBUTE_OPENING = re.compile(r"(?:^|(?<=[.!?]\s))n\s*=\s*\d+\s*,\s*", re.IGNORECASE)
 _PASSAGE_REF = re.compile(
     r"^(?:according to|as (?:stated|reported|said) in|based on|from|in)\s+(?:the\s+)?(?:passages?|articles?)"
     r"\s*(?:\[?\d+\]?(?:\s*(?:,|and)\s*\[?\d+\]?)*)?\s*(?:from\s*)?(?:\[?\d+\]?)?\s*,?\s*",
@@ -74,8 +76,11 @@ def _number(text: str) -> str:
 
 
 def _sequence(text: str) -> list[str]:
-    """Lower-cased words of `text` in order (hyphens split words: "Secretary-General")."""
-    return [w.lower().strip("’'") for w in re.findall(r"[\w’']+", text)]
+    """Lower-cased words of `text` in order (hyphens split words: "Secretary-General").
+    Curly and straight apostrophes are one, and a possessive is its name: a model
+    writes "Tesla's AI Day" for an article's "Tesla’s AI Day", "the EU's plan" for "the EU"."""
+    words = (w.strip("'") for w in re.findall(r"[\w']+", text.replace("’", "'").lower()))
+    return [w[:-2] if w.endswith("'s") else w for w in words]
 
 
 def _words(text: str) -> set[str]:
@@ -90,7 +95,8 @@ def _pairs(text: str) -> set[tuple[str, str]]:
 
 def clean_model_text(text: str) -> str:
     """A model's answer without the prompt's markup."""
-    return _ATTRIBUTE_CITATION.sub(r"[\1]", _PLACEHOLDER.sub("", _PROMPT_TAG.sub("", text)))
+    text = _PLACEHOLDER.sub("", _PROMPT_TAG.sub("", text))
+    return _ATTRIBUTE_OPENING.sub("", _ATTRIBUTE_CITATION.sub(r"[\1]", text))
 
 
 def _drop_passage_reference(sentence: str) -> str:
@@ -128,7 +134,7 @@ def split_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
         lead = _LEADING_MARKERS.match(raw)
         if lead and out:
             prev, prev_claimed = out[-1]
-            out[-1] = (prev, prev_claimed + _numbers(lead.group(0)))
+            out[-1] = (prev, tuple(dict.fromkeys(prev_claimed + _numbers(lead.group(0)))))
             raw = raw[lead.end():]
         claimed = _numbers(raw)
         clean = _drop_passage_reference(" ".join(_MARKER.sub("", raw).split()))
@@ -138,14 +144,14 @@ def split_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
             # A marker alone after the period belongs to the sentence before it.
             if out and claimed:
                 prev, prev_claimed = out[-1]
-                out[-1] = (prev, prev_claimed + claimed)
+                out[-1] = (prev, tuple(dict.fromkeys(prev_claimed + claimed)))
             continue
         out.append((clean, claimed))
     return out
 
 
 def _numbers(text: str) -> tuple[int, ...]:
-    return tuple(int(n) for m in _MARKER.finditer(text) for n in re.split(r"[,;]", m.group(1)))
+    return tuple(dict.fromkeys(int(n) for m in _MARKER.finditer(text) for n in re.split(r"[,;]", m.group(1))))
 
 
 def lexical_support(sentence_terms: list[str], span_terms: set[str]) -> float:
