@@ -194,6 +194,31 @@ def test_the_fences_attribute_copied_as_a_citation_is_read_as_one():
     assert split_answer('Brazil goes to a run-off. [n=1] [1] It cost $50 billion [n1]. N=1, The show drew 10 million.') == [
         ("Brazil goes to a run-off.", (1,)), ("It cost $50 billion.", (1,)), ("The show drew 10 million.", ()),
     ]
+    # A sentence that only points at a passage is dropped, its marker kept by the one before.
+    assert split_answer('It is Squid Game. This can be confirmed from passage 1, which states: "Netflix said so." [1]') == [
+        ("It is Squid Game.", (1,)),
+    ]
+
+
+def test_a_name_is_the_same_with_any_apostrophe_possessive_or_in_the_title():
+    # Seen with the real model over the dev set: "Coeur d'Alene" against "Coeur d’Alene",
+    # "Tesla's AI Day" against "Tesla’s AI Day", and a number only the title states.
+    from assistant.retriever import Hit
+
+    text = ("Police arrested 31 men near a Pride event in Coeur d’Alene on Saturday. The robot walked on stage "
+            "at Tesla’s AI Day in Palo Alto.")
+    hit = Hit(chunk_id=1, article_id="a", file="a.md", title="The 10 arrests of the weekend", date="2022-06-13",
+              source="Wire", url="", start=0, end=len(text), text=text, score=1.0)
+    for sentence in ("Police arrested 31 men near a Pride event in Coeur d'Alene. [1]",
+                     "The robot walked on stage at Tesla's AI Day in Palo Alto. [1]",
+                     "Police made 10 arrests near a Pride event. [1]"):
+        (s,) = ground(sentence, [hit]).sentences
+        assert s.status == "supported", (sentence, s)
+    # A name or number neither the passage nor its title holds is still caught.
+    for sentence, missing in (("The robot walked on stage at Apple's AI Day in Palo Alto. [1]", "apple"),
+                              ("Police arrested 41 men near a Pride event in Coeur d'Alene. [1]", "41")):
+        (s,) = ground(sentence, [hit]).sentences
+        assert s.status == "contradicted" and missing in s.note, (sentence, s)
 
 
 def test_quote_helpers():

@@ -52,16 +52,18 @@ _PLACEHOLDER = re.compile(r"\[\s*n\s*\]")
 # The fence's attribute copied as a citation: "(n=1)", "[n=1]", "[n1]", "(passage n=\"2\")";
 # and as a sentence's opening, "N=1, ...".
 _ATTRIBUTE_CITATION = re.compile(r"[(\[](?:\s*passage)?\s*n\s*=?\s*[\"“']?(\d+)[\"”']?\s*[)\]]", re.IGNORECASE)
-_ATTRIBUTE_OPENING = re.compile(r"(?:^|(?<=[.!?]\s))n\s*=\s*\d+\s*,\s*", re.IGNORECASE)
+_ATTRIBUTE_OPENING = re.compile(r"(?:^|(?<=[.!?\]]\s))n\s*=\s*\d+\s*,\s*", re.IGNORECASE)
 _PASSAGE_REF = re.compile(
     r"^(?:according to|as (?:stated|reported|said) in|based on|from|in)\s+(?:the\s+)?(?:passages?|articles?)"
     r"\s*(?:\[?\d+\]?(?:\s*(?:,|and)\s*\[?\d+\]?)*)?\s*(?:from\s*)?(?:\[?\d+\]?)?\s*,?\s*",
     re.IGNORECASE,
 )
-# A sentence that only points at the passages ("This is stated in passage [1].").
+# A sentence that points at the passages ("This is stated in passage [1].", "This can
+# be confirmed from passage 1, which states: “...”"): what it repeats is quoted already.
 _ONLY_REFERENCE = re.compile(
-    r"^(?:this|that|it|these|which)\s+(?:is|was|are|were)\s+(?:stated|mentioned|said|reported|noted|found)\s+"
-    r"in\s+(?:the\s+)?(?:passages?|articles?)\b[^.]*\.?$", re.IGNORECASE)
+    r"^(?:this|that|it|these|which)\s+(?:is|was|are|were|can be|could be|may be)\s+(?:stated|mentioned|said|"
+    r"reported|noted|found|described|confirmed|seen|shown|explained)\s+(?:in|from|by)\s+(?:the\s+)?"
+    r"(?:passages?|articles?)\b", re.IGNORECASE)
 
 Verify = Callable[[Citation], bool]
 Locate = Callable[[Citation], Optional[tuple[int, int]]]
@@ -84,8 +86,11 @@ def _sequence(text: str) -> list[str]:
 
 
 def _words(text: str) -> set[str]:
-    """Lower-cased words and normalised numbers of `text`, for specifics checks."""
-    return set(_sequence(text)) | {_number(n) for n in _NUMBER.findall(text)}
+    """Lower-cased words and normalised numbers of `text`, for specifics checks. A word
+    with an apostrophe inside also counts as its parts ("d'Alene" states "Alene")."""
+    words = _sequence(text)
+    parts = {p for w in words if "'" in w for p in w.split("'") if p}
+    return set(words) | parts | {_number(n) for n in _NUMBER.findall(text)}
 
 
 def _pairs(text: str) -> set[tuple[str, str]]:
@@ -205,14 +210,17 @@ class Grounder:
         self._cands = cands
         self._is_pair = np.array(is_pair, dtype=bool)
         self._cand_terms = [set(content_terms(c.text)) for c in cands]
-        # What each passage states: its words and numbers, and which words it puts side
-        # by side (so "Russian President" is not found in "Ukrainian President").
-        self._passage_words = [_words(h.text) for h in self.hits]
-        self._passage_pairs = [_pairs(h.text) for h in self.hits]
+        # What each passage states, its title included (the prompt shows the title as the
+        # passage's first line): its words and numbers, and which words it puts side by
+        # side (so "Russian President" is not found in "Ukrainian President").
+        stated = [f"{h.title}\n{h.text}" for h in self.hits]
+        self._passage_words = [_words(t) for t in stated]
+        self._passage_pairs = [_pairs(t) for t in stated]
         # Words the passages write capitalised inside a sentence: names, so a sentence
         # opening with one ("Russian President ...") names something too.
-        self._names = {m.group(0).strip("’'-").lower() for h in self.hits for m in _CAPITALISED.finditer(h.text)
-                       if h.text[: m.start()].rstrip()[-1:] not in ("", ".", "!", "?", "\n", "“", '"')} - STOPWORDS
+        self._names = {_sequence(m.group(0))[0] for h in self.hits for m in _CAPITALISED.finditer(h.text)
+                       if h.text[: m.start()].rstrip()[-1:] not in ("", ".", "!", "?", "\n", "“", '"')
+                       and _sequence(m.group(0))} - STOPWORDS
         self._cand_vecs = self.embedder.embed([c.text for c in cands]) if self.embedder is not None and cands else None
 
     def _scores(self, sentence: str) -> np.ndarray:
