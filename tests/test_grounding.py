@@ -194,6 +194,12 @@ def test_the_fences_attribute_copied_as_a_citation_is_read_as_one():
     assert split_answer('Brazil goes to a run-off. [n=1] [1] It cost $50 billion [n1]. N=1, The show drew 10 million.') == [
         ("Brazil goes to a run-off.", (1,)), ("It cost $50 billion.", (1,)), ("The show drew 10 million.", ()),
     ]
+    assert split_answer('According to the passage from n=1, "House of the Dragon" drew 10 million viewers.') == [
+        ('"House of the Dragon" drew 10 million viewers.', (1,)),
+    ]
+    assert split_answer("A poll of n=1,000 adults found 60% opposed. [2]") == [
+        ("A poll of n=1,000 adults found 60% opposed.", (2,)),
+    ]
     # A sentence that only points at a passage is dropped, its marker kept by the one before.
     assert split_answer('It is Squid Game. This can be confirmed from passage 1, which states: "Netflix said so." [1]') == [
         ("It is Squid Game.", (1,)),

@@ -53,6 +53,8 @@ _PLACEHOLDER = re.compile(r"\[\s*n\s*\]")
 # and as a sentence's opening, "N=1, ...".
 _ATTRIBUTE_CITATION = re.compile(r"[(\[](?:\s*passage)?\s*n\s*=?\s*[\"“']?(\d+)[\"”']?\s*[)\]]", re.IGNORECASE)
 _ATTRIBUTE_OPENING = re.compile(r"(?:^|(?<=[.!?\]]\s))n\s*=\s*\d+\s*,\s*", re.IGNORECASE)
+# ...and bare: "According to the passage from n=1, ..." (not "n=1,000").
+_BARE_ATTRIBUTE = re.compile(r"(?<![\w=])n\s*=\s*[\"“']?(\d+)[\"”']?(?![\d.,]\d)", re.IGNORECASE)
 _PASSAGE_REF = re.compile(
     r"^(?:according to|as (?:stated|reported|said) in|based on|from|in)\s+(?:the\s+)?(?:passages?|articles?)"
     r"\s*(?:\[?\d+\]?(?:\s*(?:,|and)\s*\[?\d+\]?)*)?\s*(?:from\s*)?(?:\[?\d+\]?)?\s*,?\s*",
@@ -101,7 +103,8 @@ def _pairs(text: str) -> set[tuple[str, str]]:
 def clean_model_text(text: str) -> str:
     """A model's answer without the prompt's markup."""
     text = _PLACEHOLDER.sub("", _PROMPT_TAG.sub("", text))
-    return _ATTRIBUTE_OPENING.sub("", _ATTRIBUTE_CITATION.sub(r"[\1]", text))
+    text = _ATTRIBUTE_OPENING.sub("", _ATTRIBUTE_CITATION.sub(r"[\1]", text))
+    return _BARE_ATTRIBUTE.sub(r"[\1]", text)
 
 
 def _drop_passage_reference(sentence: str) -> str:
