@@ -18,7 +18,6 @@ the worker from the packaged weights). The project must be installed on the work
 from __future__ import annotations
 
 import os
-
 from typing import Any, Callable, Sequence
 
 import numpy as np

@@ -221,9 +221,9 @@ class Grounder:
         self._passage_pairs = [_pairs(t) for t in stated]
         # Words the passages write capitalised inside a sentence: names, so a sentence
         # opening with one ("Russian President ...") names something too.
-        self._names = {_sequence(m.group(0))[0] for h in self.hits for m in _CAPITALISED.finditer(h.text)
+        self._names = {words[0] for h in self.hits for m in _CAPITALISED.finditer(h.text)
                        if h.text[: m.start()].rstrip()[-1:] not in ("", ".", "!", "?", "\n", "“", '"')
-                       and _sequence(m.group(0))} - STOPWORDS
+                       and (words := _sequence(m.group(0)))} - STOPWORDS
         self._cand_vecs = self.embedder.embed([c.text for c in cands]) if self.embedder is not None and cands else None
 
     def _scores(self, sentence: str) -> np.ndarray:
