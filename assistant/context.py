@@ -77,8 +77,8 @@ def build_context(
     window = result.window if isinstance(result, SearchResult) else None
     if window is not None and window.binding:
         # Only its time's reports can answer the question (`answerability.assess`): their
-        # passages come first.
-        hits = [h for h in hits if window.holds(h.date)] + [h for h in hits if not window.holds(h.date)]
+        # passages come first (the sort is stable: each part keeps its order).
+        hits = sorted(hits, key=lambda h: not window.holds(h.date))
     keyword = None
     if isinstance(result, SearchResult) and result.query == question:
         keyword = result.keyword_scores
