@@ -29,11 +29,21 @@ MB = 1 << 20
 def local_ray():
     # The workers import the project and the tests' stand-ins like a child process does.
     tests = Path(__file__).resolve().parent
-    # Under the whole suite on 2 cores the GCS server has taken longer than Ray's 30 s.
+    # Under the whole suite on 2 cores Ray's start has overrun its own waits: the GCS
+    # server's port (30 s, raised here) and the raylet's registration (30 s, fixed in
+    # Ray). The cluster is what these tests stand on, not what they test: a start that
+    # times out is made again, twice at most.
     os.environ.setdefault("RAY_gcs_server_port_wait_time_s", "120")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)]),
-                                       "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
+    for attempt in range(3):
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                     runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)]),
+                                               "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}})
+            break
+        except Exception as e:  # Ray raises a bare Exception or RuntimeError on a start that timed out
+            ray.shutdown()
+            if attempt == 2 or "timed out" not in str(e).lower():
+                raise
     yield
     ray.shutdown()
 
